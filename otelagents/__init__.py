@@ -1,0 +1,151 @@
+"""otelagents: a streaming agent runner with the OpenAI Agents SDK's API and OpenTelemetry built in.
+
+Code written for ``from agents import ...`` runs with ``from otelagents import ...``. Telemetry lives in
+``otelagents.telemetry`` and is off until you turn it on; importing this package has no side effects.
+"""
+
+from ._observing import add_run_observer, get_run_observers, remove_run_observer
+from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalOutputResult
+from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
+from .exceptions import (
+    AgentsException,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    ModelRefusalError,
+    RunErrorDetails,
+    ToolTimeoutError,
+    UserError,
+)
+from .handoffs import Handoff, HandoffInputData, HandoffInputFilter, handoff
+from .items import (
+    HandoffCallItem,
+    HandoffOutputItem,
+    ItemHelpers,
+    MessageOutputItem,
+    ModelResponse,
+    ReasoningItem,
+    RunItem,
+    ToolCallItem,
+    ToolCallOutputItem,
+    TResponseInputItem,
+)
+from .lifecycle import AgentHooks, RunHooks
+from .model_settings import ModelSettings
+from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
+from .observer import (
+    AgentObservation,
+    HandoffInfo,
+    HandoffObservation,
+    ModelCallInfo,
+    ModelCallObservation,
+    Outcome,
+    RunInfo,
+    RunObservation,
+    RunObserver,
+    ToolCallInfo,
+    ToolObservation,
+)
+from .result import RunResult, RunResultStreaming
+from .run import Runner, set_default_model, set_default_model_provider
+from .run_config import RunConfig
+from .run_context import RunContextWrapper, ToolContext
+from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
+from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
+from .usage import Usage
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The OpenAI adapters import lazily so that `import otelagents` stays cheap.
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        return getattr(module, name)
+    raise AttributeError(f"module 'otelagents' has no attribute {name!r}")
+
+
+_LAZY = {
+    "OpenAIResponsesModel": "otelagents.models.openai_responses",
+    "OpenAIChatCompletionsModel": "otelagents.models.openai_chatcompletions",
+    "OpenAIProvider": "otelagents.models.openai_provider",
+    "set_default_openai_client": "otelagents.models.openai_provider",
+    "set_default_openai_key": "otelagents.models.openai_provider",
+    "set_default_openai_api": "otelagents.models.openai_provider",
+}
+
+__all__ = [
+    "Agent",
+    "AgentHooks",
+    "AgentObservation",
+    "AgentOutputSchema",
+    "AgentOutputSchemaBase",
+    "AgentUpdatedStreamEvent",
+    "AgentsException",
+    "FunctionTool",
+    "FunctionToolResult",
+    "Handoff",
+    "HandoffCallItem",
+    "HandoffInfo",
+    "HandoffInputData",
+    "HandoffInputFilter",
+    "HandoffObservation",
+    "HandoffOutputItem",
+    "ItemHelpers",
+    "MaxTurnsExceeded",
+    "MessageOutputItem",
+    "Model",
+    "ModelBehaviorError",
+    "ModelCallInfo",
+    "ModelCallObservation",
+    "ModelInfo",
+    "ModelProvider",
+    "ModelRefusalError",
+    "ModelResponse",
+    "ModelSettings",
+    "ModelTracing",
+    "OpenAIChatCompletionsModel",
+    "OpenAIProvider",
+    "OpenAIResponsesModel",
+    "Outcome",
+    "RawResponsesStreamEvent",
+    "ReasoningItem",
+    "RunConfig",
+    "RunContextWrapper",
+    "RunErrorDetails",
+    "RunHooks",
+    "RunInfo",
+    "RunItem",
+    "RunItemStreamEvent",
+    "RunObservation",
+    "RunObserver",
+    "RunResult",
+    "RunResultStreaming",
+    "Runner",
+    "StopAtTools",
+    "StreamEvent",
+    "TResponseInputItem",
+    "Tool",
+    "ToolCallInfo",
+    "ToolCallItem",
+    "ToolCallOutputItem",
+    "ToolContext",
+    "ToolObservation",
+    "ToolTimeoutError",
+    "ToolsToFinalOutputFunction",
+    "ToolsToFinalOutputResult",
+    "Usage",
+    "UserError",
+    "add_run_observer",
+    "default_tool_error_function",
+    "function_tool",
+    "get_run_observers",
+    "handoff",
+    "remove_run_observer",
+    "set_default_model",
+    "set_default_model_provider",
+    "set_default_openai_api",
+    "set_default_openai_client",
+    "set_default_openai_key",
+]

@@ -1,0 +1,412 @@
+"""The run loop: one implementation behind ``Runner.run``, ``run_sync`` and ``run_streamed``.
+
+It drives turns (model call, items, tools, handoff, next step), writes events to the result, and
+reports to the run observation. It never imports OpenTelemetry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseReasoningItem,
+)
+
+from ._observing import observer_failed, safe_call
+from ._tool_runner import (
+    FatalToolError,
+    HandoffRun,
+    ToolRun,
+    apply_input_filter,
+    execute_handoff,
+    ignored_handoff_outputs,
+    run_function_tools,
+)
+from .agent import Agent, ToolsToFinalOutputResult
+from .agent_output import AgentOutputSchema
+from .exceptions import AgentsException, MaxTurnsExceeded, ModelBehaviorError, ModelRefusalError, RunErrorDetails
+from .handoffs import Handoff, HandoffInputData
+from .items import (
+    HandoffCallItem,
+    ItemHelpers,
+    MessageOutputItem,
+    ModelResponse,
+    ReasoningItem,
+    RunItem,
+    ToolCallItem,
+)
+from .model_settings import ModelSettings
+from .models.interface import Model, ModelTracing, describe_terminal_event
+from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallInfo, Outcome, RunObservation
+from .result import RunResultStreaming
+from .run_config import RunConfig
+from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent
+from .tool import FunctionTool, FunctionToolResult
+from .usage import Usage
+
+_TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
+_ITEM_EVENT_NAMES = {
+    "message_output_item": "message_output_created",
+    "tool_call_item": "tool_called",
+    "handoff_call_item": "handoff_requested",
+    "reasoning_item": "reasoning_item_created",
+}
+
+
+@dataclass
+class _Turn:
+    """What one turn produced."""
+
+    response: ModelResponse
+    model_items: list[RunItem] = field(default_factory=list)
+    tool_runs: list[ToolRun] = field(default_factory=list)
+    handoff_runs: list[HandoffRun] = field(default_factory=list)
+    messages: list[ResponseOutputMessage] = field(default_factory=list)
+
+
+class RunLoop:
+    """State and steps of one run. ``result`` is shared with the caller (streamed or not)."""
+
+    def __init__(
+        self,
+        result: RunResultStreaming,
+        *,
+        run_config: RunConfig,
+        hooks: Any,
+        observation: RunObservation,
+        resolve_model: Callable[[Agent[Any], RunConfig], Model],
+        streamed: bool,
+    ) -> None:
+        self.result = result
+        self.run_config = run_config
+        self.hooks = hooks
+        self.observation = observation
+        self.resolve_model = resolve_model
+        self.emit = result._put if streamed else _discard
+        self.original_input: str | list[Any] = result.input
+        self.generated: list[RunItem] = []
+        self.agent_observation: AgentObservation | None = None
+        self.tracing = (
+            ModelTracing.DISABLED
+            if run_config.tracing_disabled
+            else ModelTracing.ENABLED if run_config.trace_include_sensitive_data else ModelTracing.ENABLED_WITHOUT_DATA
+        )
+
+    # --- the whole run ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        result = self.result
+        agent = result.current_agent
+        self.emit(AgentUpdatedStreamEvent(new_agent=agent))
+        tools_used = False
+        while True:
+            if result._cancel_mode == "after_turn":
+                self._end_agent(Outcome(cancelled=True))
+                return
+            if result.current_turn > 0:
+                await result._wait_for_consumers()
+                if result._cancel_mode == "after_turn":
+                    self._end_agent(Outcome(cancelled=True))
+                    return
+            result.current_turn += 1
+            max_turns = result.max_turns
+            if max_turns is not None and result.current_turn > max_turns:
+                raise MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
+            if self.agent_observation is None:
+                self.agent_observation = safe_call(
+                    "agent_started", self.observation.agent_started, NOOP_AGENT, agent, result.current_turn
+                )
+                await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
+                await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
+            turn = await self._model_turn(agent, tools_used)
+            next_agent, final = await self._finish_turn(agent, turn)
+            tools_used = tools_used or bool(turn.tool_runs)
+            if next_agent is not None:
+                self._end_agent(Outcome())
+                agent = next_agent
+                result.current_agent = agent
+                tools_used = False
+                self.emit(AgentUpdatedStreamEvent(new_agent=agent))
+                continue
+            if final is not _NO_FINAL:
+                result.final_output = final
+                await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
+                await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+                self._end_agent(Outcome(output=final))
+                return
+
+    def _end_agent(self, outcome: Outcome) -> None:
+        if self.agent_observation is not None:
+            safe_call("AgentObservation.ended", self.agent_observation.ended, None, outcome)
+            self.agent_observation = None
+
+    def fail(self, error: BaseException) -> None:
+        """Record a failure: attach run data, end the agent segment."""
+        cancelled = isinstance(error, asyncio.CancelledError)
+        self._end_agent(Outcome(error=error, cancelled=cancelled))
+        if isinstance(error, AgentsException) and error.run_data is None:
+            result = self.result
+            error.run_data = RunErrorDetails(
+                input=result.input, new_items=list(result.new_items), raw_responses=list(result.raw_responses),
+                last_agent=result.current_agent, context_wrapper=result.context_wrapper,
+            )
+
+    # --- one model call --------------------------------------------------------------------------
+    async def _model_turn(self, agent: Agent[Any], tools_used: bool) -> _Turn:
+        result = self.result
+        ctx = result.context_wrapper
+        system_prompt = await agent.get_system_prompt(ctx)
+        tools = await agent.get_all_tools(ctx)
+        handoffs = await agent.get_enabled_handoffs(ctx)
+        model = self.resolve_model(agent, self.run_config)
+        settings = agent.model_settings.resolve(self.run_config.model_settings)
+        if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
+            settings = settings.resolve(ModelSettings(tool_choice="auto"))
+        output_schema = _output_schema(agent)
+        input_items = ItemHelpers.input_to_new_input_list(self.original_input)
+        input_items.extend(item.to_input_item() for item in self.generated)
+        ctx.turn_input = input_items
+        agent_obs = self.agent_observation or NOOP_AGENT
+        call_obs = safe_call(
+            "model_call_started", agent_obs.model_call_started, NOOP_MODEL_CALL,
+            ModelCallInfo(
+                agent=agent, model=safe_call("Model.describe", model.describe, None) or _unknown_model(model),
+                turn=result.current_turn, system_instructions=system_prompt, input=input_items,
+                settings=settings, tools=tools, handoffs=handoffs,
+                output_type=None if output_schema is None else output_schema.name(),
+            ),
+        )
+        headers = safe_call("request_headers", call_obs.request_headers, {})
+        if headers:
+            settings = settings.resolve(ModelSettings(extra_headers=dict(headers)))
+        await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
+        await _call_hook(agent.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
+        try:
+            response = await self._stream_model(
+                model, call_obs, system_prompt, input_items, settings, tools, output_schema, handoffs
+            )
+        except BaseException as exc:
+            safe_call("ModelCallObservation.ended", call_obs.ended, None, None,
+                      Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))
+            raise
+        safe_call("ModelCallObservation.ended", call_obs.ended, None, response, Outcome(usage=response.usage))
+        turn = self._classify(agent, response, tools, handoffs)
+        for item in turn.model_items:
+            self.emit(RunItemStreamEvent(name=_ITEM_EVENT_NAMES[item.type], item=item))  # type: ignore[arg-type]
+        await _call_hook(self.hooks, "on_llm_end", ctx, agent, response)
+        await _call_hook(agent.hooks, "on_llm_end", ctx, agent, response)
+        return turn
+
+    async def _stream_model(
+        self,
+        model: Model,
+        call_obs: Any,
+        system_prompt: str | None,
+        input_items: list[Any],
+        settings: ModelSettings,
+        tools: list[FunctionTool],
+        output_schema: AgentOutputSchema | None,
+        handoffs: list[Handoff],
+    ) -> ModelResponse:
+        emit = self.emit
+        observe = call_obs.event
+        final = None
+        terminal = None
+        done_items: list[Any] = []
+        stream = model.stream_response(
+            system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,
+            previous_response_id=None, conversation_id=None, prompt=None,
+        )
+        try:
+            async for event in stream:
+                try:
+                    observe(event)
+                except Exception as exc:
+                    observer_failed("ModelCallObservation.event", exc)
+                emit(RawResponsesStreamEvent(data=event))
+                kind = event.type
+                if kind == "response.completed":
+                    final = event.response
+                elif kind in _TERMINAL_FAILURES:
+                    terminal = event
+                elif kind == "response.output_item.done":
+                    assert isinstance(event, ResponseOutputItemDoneEvent)
+                    done_items.append(event.item)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if terminal is not None:
+            raise ModelBehaviorError(describe_terminal_event(terminal))
+        if final is None:
+            raise ModelBehaviorError("Model did not produce a final response!")
+        usage = Usage.from_response_usage(final.usage)
+        self.result.context_wrapper.usage.add(usage)
+        output = list(final.output) or done_items
+        return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final)
+
+    def _classify(
+        self, agent: Agent[Any], response: ModelResponse, tools: list[FunctionTool], handoffs: list[Handoff]
+    ) -> _Turn:
+        turn = _Turn(response=response)
+        tool_map = {tool.name: tool for tool in tools}
+        handoff_map = {h.tool_name: h for h in handoffs}
+        for raw in response.output:
+            if isinstance(raw, ResponseOutputMessage):
+                turn.messages.append(raw)
+                turn.model_items.append(MessageOutputItem(agent=agent, raw_item=raw))
+            elif isinstance(raw, ResponseReasoningItem):
+                turn.model_items.append(ReasoningItem(agent=agent, raw_item=raw))
+            elif isinstance(raw, ResponseFunctionToolCall):
+                if raw.name in handoff_map:
+                    turn.model_items.append(HandoffCallItem(agent=agent, raw_item=raw))
+                    turn.handoff_runs.append(HandoffRun(call=raw, handoff=handoff_map[raw.name]))
+                    continue
+                tool = tool_map.get(raw.name)
+                if tool is None and self.run_config.tool_not_found_behavior == "raise":
+                    raise ModelBehaviorError(f"Tool {raw.name} not found in agent {agent.name}")
+                turn.model_items.append(ToolCallItem(agent=agent, raw_item=raw))
+                turn.tool_runs.append(ToolRun(call=raw, tool=tool))
+        return turn
+
+    # --- after the model call: tools, handoff, next step -----------------------------------------
+    async def _finish_turn(self, agent: Agent[Any], turn: _Turn) -> tuple[Agent[Any] | None, Any]:
+        result = self.result
+        ctx = result.context_wrapper
+        emit = self.emit
+        try:
+            tool_results = await run_function_tools(
+                turn.tool_runs, agent=agent, context=ctx, hooks=self.hooks,
+                observation=self.agent_observation or NOOP_AGENT,
+                max_concurrency=self.run_config.max_function_tool_concurrency,
+            )
+        except FatalToolError as fatal:
+            for finished in fatal.finished:
+                emit(RunItemStreamEvent(name="tool_output", item=finished.run_item))
+            raise fatal.error from None
+        runner_items: list[RunItem] = [r.run_item for r in tool_results]
+        new_agent = None
+        if turn.handoff_runs:
+            first, extra = turn.handoff_runs[0], turn.handoff_runs[1:]
+            runner_items.extend(ignored_handoff_outputs(extra, agent))
+            new_agent, handoff_item = await execute_handoff(
+                first, agent=agent, context=ctx, hooks=self.hooks,
+                observation=self.agent_observation or NOOP_AGENT,
+            )
+            runner_items.append(handoff_item)
+        for item in runner_items:
+            name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
+            emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
+        turn_items = turn.model_items + runner_items
+        result.raw_responses.append(turn.response)
+        if new_agent is not None:
+            await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
+        else:
+            self.generated.extend(turn_items)
+        result.new_items.extend(turn_items)
+        if new_agent is not None:
+            return new_agent, _NO_FINAL
+        if tool_results:
+            decided = await self._tool_use_decision(agent, tool_results)
+            if decided is not _NO_FINAL:
+                return None, decided
+            return None, _NO_FINAL
+        return None, self._final_from_messages(agent, turn)
+
+    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> None:
+        data = HandoffInputData(
+            input_history=self.original_input if isinstance(self.original_input, str) else tuple(self.original_input),
+            pre_handoff_items=tuple(self.generated),
+            new_items=tuple(turn_items),
+            run_context=self.result.context_wrapper,
+        )
+        filtered = await apply_input_filter(handoff, self.run_config.handoff_input_filter, data)
+        if filtered is data:
+            self.generated.extend(turn_items)
+            return
+        history = filtered.input_history
+        self.original_input = history if isinstance(history, str) else list(history)
+        self.generated = list(filtered.pre_handoff_items) + list(filtered.new_items)
+
+    async def _tool_use_decision(self, agent: Agent[Any], results: list[FunctionToolResult]) -> Any:
+        behavior = agent.tool_use_behavior
+        text_output = agent.output_type in (None, str)
+        if behavior == "run_llm_again":
+            return _NO_FINAL
+        if behavior == "stop_on_first_tool":
+            output = results[0].output
+            return str(output) if text_output else output
+        if isinstance(behavior, dict):
+            names = behavior.get("stop_at_tool_names", [])
+            for r in results:
+                if r.tool.name in names:
+                    return str(r.output) if text_output else r.output
+            return _NO_FINAL
+        if callable(behavior):
+            decision = behavior(self.result.context_wrapper, results)
+            if inspect.isawaitable(decision):
+                decision = await decision
+            if not isinstance(decision, ToolsToFinalOutputResult):
+                raise ModelBehaviorError(
+                    f"tool_use_behavior returned {type(decision).__name__}, expected ToolsToFinalOutputResult"
+                )
+            if decision.is_final_output:
+                return decision.final_output
+            return _NO_FINAL
+        raise ModelBehaviorError(f"Unknown tool_use_behavior: {behavior!r}")
+
+    def _final_from_messages(self, agent: Agent[Any], turn: _Turn) -> Any:
+        last = turn.messages[-1] if turn.messages else None
+        if last is not None:
+            refusal = ItemHelpers.extract_refusal(last)
+            if refusal and ItemHelpers.extract_text(last) is None:
+                raise ModelRefusalError(refusal)
+        schema = _output_schema(agent)
+        if schema is None:
+            return (ItemHelpers.extract_text(last) if last is not None else None) or ""
+        text = ItemHelpers.extract_text(last) if last is not None else None
+        if not text:
+            return _NO_FINAL  # no message text: run again
+        return schema.validate_json(text)
+
+
+class _NoFinal:
+    def __repr__(self) -> str:
+        return "<no final output>"
+
+
+_NO_FINAL: Any = _NoFinal()
+
+
+def _discard(event: Any) -> None:
+    return None
+
+
+def _output_schema(agent: Agent[Any]) -> AgentOutputSchema | None:
+    if agent.output_type is None or agent.output_type is str:
+        return None
+    if isinstance(agent.output_type, AgentOutputSchema):
+        return agent.output_type
+    return AgentOutputSchema(agent.output_type)
+
+
+def _unknown_model(model: Model) -> Any:
+    from .models.interface import ModelInfo
+
+    return ModelInfo(request_model=type(model).__name__)
+
+
+async def _call_hook(hooks: Any, name: str, *args: Any) -> None:
+    if hooks is None:
+        return
+    method = getattr(hooks, name, None)
+    if method is None:
+        return
+    value = method(*args)
+    if inspect.isawaitable(value):
+        await value

@@ -1,0 +1,127 @@
+"""``Agent``: a model with instructions, tools and handoffs."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Literal, Union
+
+from typing_extensions import TypedDict
+
+from .exceptions import UserError
+from .handoffs import Handoff
+from .model_settings import ModelSettings
+from .run_context import RunContextWrapper, TContext
+from .tool import FunctionTool, FunctionToolResult
+
+if TYPE_CHECKING:
+    from .models.interface import Model
+
+
+@dataclass
+class ToolsToFinalOutputResult:
+    is_final_output: bool
+    final_output: Any = None
+
+
+class StopAtTools(TypedDict):
+    stop_at_tool_names: list[str]
+
+
+ToolsToFinalOutputFunction = Callable[
+    [RunContextWrapper[Any], list[FunctionToolResult]],
+    Union[ToolsToFinalOutputResult, Awaitable[ToolsToFinalOutputResult]],
+]
+
+Instructions = Union[
+    str, Callable[[RunContextWrapper[Any], "Agent[Any]"], Union[str, Awaitable[str]]], None
+]
+
+
+@dataclass
+class Agent(Generic[TContext]):
+    """An agent: instructions, a model, tools and the agents it may hand off to."""
+
+    name: str
+    instructions: Instructions = None
+    handoff_description: str | None = None
+    handoffs: list[Agent[Any] | Handoff] = field(default_factory=list)
+    model: str | Model | None = None
+    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    tools: list[FunctionTool] = field(default_factory=list)
+    output_type: type[Any] | None = None
+    tool_use_behavior: (
+        Literal["run_llm_again", "stop_on_first_tool"] | StopAtTools | ToolsToFinalOutputFunction
+    ) = "run_llm_again"
+    reset_tool_choice: bool = True
+    input_guardrails: list[Any] = field(default_factory=list)
+    output_guardrails: list[Any] = field(default_factory=list)
+    hooks: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise UserError(f"Agent name must be a non-empty string, got {self.name!r}")
+        if callable(self.instructions):
+            params = inspect.signature(self.instructions).parameters
+            if len(params) != 2:
+                raise TypeError(
+                    f"Agent {self.name!r}: an instructions function must take exactly 2 arguments "
+                    f"(context, agent), but it takes {len(params)}"
+                )
+        elif self.instructions is not None and not isinstance(self.instructions, str):
+            raise UserError(
+                f"Agent {self.name!r}: instructions must be a string, a function (ctx, agent) or None, "
+                f"not {type(self.instructions).__name__}"
+            )
+        for tool in self.tools:
+            if not isinstance(tool, FunctionTool):
+                raise UserError(
+                    f"Agent {self.name!r}: {tool!r} is not a tool; decorate functions with @function_tool"
+                )
+        for target in self.handoffs:
+            if not isinstance(target, (Agent, Handoff)):
+                raise UserError(
+                    f"Agent {self.name!r}: handoffs must be Agents or handoff(...) objects, "
+                    f"not {type(target).__name__}"
+                )
+
+    def clone(self, **changes: Any) -> Agent[TContext]:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    async def get_system_prompt(self, ctx: RunContextWrapper[TContext]) -> str | None:
+        """The instructions for this turn (a callable is invoked every turn)."""
+        if self.instructions is None or isinstance(self.instructions, str):
+            return self.instructions
+        value = self.instructions(ctx, self)
+        if inspect.isawaitable(value):
+            value = await value
+        if value is not None and not isinstance(value, str):
+            raise UserError(
+                f"Agent {self.name!r}: the instructions function returned {type(value).__name__}, not str"
+            )
+        return value
+
+    async def get_all_tools(self, ctx: RunContextWrapper[Any]) -> list[FunctionTool]:
+        """The tools that are enabled for this turn."""
+        return [tool for tool in self.tools if await _enabled(tool.is_enabled, ctx, self)]
+
+    async def get_enabled_handoffs(self, ctx: RunContextWrapper[Any]) -> list[Handoff]:
+        from .handoffs import handoff
+
+        result = []
+        for target in self.handoffs:
+            item = target if isinstance(target, Handoff) else handoff(target)
+            if await _enabled(item.is_enabled, ctx, self):
+                result.append(item)
+        return result
+
+
+async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) -> bool:
+    if isinstance(flag, bool):
+        return flag
+    value = flag(ctx, agent)
+    if inspect.isawaitable(value):
+        value = await value
+    return bool(value)

@@ -1,0 +1,204 @@
+"""Run items (what a run produced), the per-call ``ModelResponse``, and ``ItemHelpers``."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputItem,
+    ResponseOutputMessage,
+    ResponseOutputRefusal,
+    ResponseOutputText,
+    ResponseReasoningItem,
+)
+from pydantic import BaseModel
+
+from .exceptions import ModelBehaviorError
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+TResponseInputItem = Any  # a Responses input item: a dict (or an ``openai`` model with ``model_dump``)
+TResponseOutputItem = ResponseOutputItem
+
+
+def _to_input_item(raw: Any) -> TResponseInputItem:
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, BaseModel):
+        return raw.model_dump(exclude_unset=True)
+    raise TypeError(f"Cannot turn {type(raw).__name__} into an input item: expected a dict or a pydantic model")
+
+
+@dataclass
+class _RunItemBase:
+    agent: Agent[Any]
+    raw_item: Any
+
+    def to_input_item(self) -> TResponseInputItem:
+        """This item as it goes back into the next model call's input."""
+        return _to_input_item(self.raw_item)
+
+
+@dataclass
+class MessageOutputItem(_RunItemBase):
+    """A message from the model."""
+
+    raw_item: ResponseOutputMessage
+    type: Literal["message_output_item"] = "message_output_item"
+
+
+@dataclass
+class ToolCallItem(_RunItemBase):
+    """A tool call the model asked for."""
+
+    raw_item: ResponseFunctionToolCall
+    type: Literal["tool_call_item"] = "tool_call_item"
+
+    @property
+    def tool_name(self) -> str:
+        return str(getattr(self.raw_item, "name", ""))
+
+    @property
+    def call_id(self) -> str:
+        return str(getattr(self.raw_item, "call_id", ""))
+
+
+@dataclass
+class ToolCallOutputItem(_RunItemBase):
+    """The output of a tool call. ``output`` is the tool's Python return value."""
+
+    raw_item: dict[str, Any]
+    output: Any = None
+    type: Literal["tool_call_output_item"] = "tool_call_output_item"
+
+
+@dataclass
+class HandoffCallItem(_RunItemBase):
+    """The model asked to hand off to another agent."""
+
+    raw_item: ResponseFunctionToolCall
+    type: Literal["handoff_call_item"] = "handoff_call_item"
+
+
+@dataclass
+class HandoffOutputItem(_RunItemBase):
+    """A handoff took place."""
+
+    raw_item: dict[str, Any]
+    source_agent: Agent[Any] | None = None
+    target_agent: Agent[Any] | None = None
+    type: Literal["handoff_output_item"] = "handoff_output_item"
+
+
+@dataclass
+class ReasoningItem(_RunItemBase):
+    """A reasoning item from the model."""
+
+    raw_item: ResponseReasoningItem
+    type: Literal["reasoning_item"] = "reasoning_item"
+
+
+RunItem = Union[
+    MessageOutputItem,
+    ToolCallItem,
+    ToolCallOutputItem,
+    HandoffCallItem,
+    HandoffOutputItem,
+    ReasoningItem,
+]
+
+
+@dataclass
+class ModelResponse:
+    """One model call's result."""
+
+    output: list[TResponseOutputItem]
+    usage: Usage
+    response_id: str | None
+    request_id: str | None = None
+    raw: Any = field(default=None, repr=False)  # the final ``openai`` Response, when there is one
+
+    def to_input_items(self) -> list[TResponseInputItem]:
+        return [_to_input_item(item) for item in self.output]
+
+
+class ItemHelpers:
+    @classmethod
+    def input_to_new_input_list(cls, input: str | list[TResponseInputItem]) -> list[TResponseInputItem]:
+        """A string becomes one user message; a list is deep-copied."""
+        if isinstance(input, str):
+            return [{"content": input, "role": "user"}]
+        return copy.deepcopy(list(input))
+
+    @classmethod
+    def extract_last_content(cls, message: TResponseOutputItem) -> str:
+        if not isinstance(message, ResponseOutputMessage):
+            return ""
+        if not message.content:
+            return ""
+        last = message.content[-1]
+        if isinstance(last, ResponseOutputText):
+            return last.text
+        if isinstance(last, ResponseOutputRefusal):
+            return last.refusal
+        raise ModelBehaviorError(f"Unexpected content type in message: {type(last).__name__}")
+
+    @classmethod
+    def extract_last_text(cls, message: TResponseOutputItem) -> str | None:
+        if isinstance(message, ResponseOutputMessage) and message.content:
+            last = message.content[-1]
+            if isinstance(last, ResponseOutputText):
+                return last.text
+        return None
+
+    @classmethod
+    def extract_text(cls, message: TResponseOutputItem) -> str | None:
+        """All ``output_text`` parts joined, or ``None`` when there are none."""
+        if not isinstance(message, ResponseOutputMessage):
+            return None
+        texts = [part.text for part in message.content if isinstance(part, ResponseOutputText)]
+        return "".join(texts) if texts else None
+
+    @classmethod
+    def extract_refusal(cls, message: TResponseOutputItem) -> str | None:
+        if not isinstance(message, ResponseOutputMessage):
+            return None
+        refusals = [part.refusal for part in message.content if isinstance(part, ResponseOutputRefusal)]
+        return "".join(refusals) if refusals else None
+
+    @classmethod
+    def text_message_output(cls, message: MessageOutputItem) -> str:
+        """The text of a message item (refusals skipped)."""
+        return "".join(
+            part.text for part in message.raw_item.content if isinstance(part, ResponseOutputText)
+        )
+
+    @classmethod
+    def text_message_outputs(cls, items: list[RunItem]) -> str:
+        return "".join(cls.text_message_output(item) for item in items if isinstance(item, MessageOutputItem))
+
+    @classmethod
+    def tool_call_output_item(cls, tool_call: ResponseFunctionToolCall, output: Any) -> dict[str, Any]:
+        """The ``function_call_output`` input item for a tool's result."""
+        return {"call_id": tool_call.call_id, "output": _output_to_wire(output), "type": "function_call_output"}
+
+
+def _output_to_wire(output: Any) -> Any:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list) and output and all(isinstance(x, dict) and "type" in x for x in output):
+        return output  # already structured content
+    if isinstance(output, BaseModel):
+        return output.model_dump_json()
+    if isinstance(output, (dict, list)):
+        try:
+            return json.dumps(output)
+        except (TypeError, ValueError):
+            return str(output)
+    return str(output)

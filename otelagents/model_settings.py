@@ -1,0 +1,48 @@
+"""Per-call model parameters. Every field defaults to ``None``, meaning "unset: do not send"."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+
+@dataclass
+class ModelSettings:
+    temperature: float | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    tool_choice: Literal["auto", "required", "none"] | str | None = None
+    parallel_tool_calls: bool | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+    max_tokens: int | None = None
+    reasoning: Any | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    include_usage: bool | None = None
+    response_include: list[str] | None = None
+    top_logprobs: int | None = None
+    extra_query: dict[str, Any] | None = None
+    extra_body: dict[str, Any] | None = None
+    extra_headers: dict[str, str] | None = None
+    extra_args: dict[str, Any] | None = None
+    timeout: float | None = None
+
+    def resolve(self, override: ModelSettings | None) -> ModelSettings:
+        """A copy where the override's set (non-``None``) fields win; ``extra_args`` and headers merge."""
+        if override is None:
+            return dataclasses.replace(self)
+        changes = {
+            f.name: getattr(override, f.name) for f in fields(self) if getattr(override, f.name) is not None
+        }
+        for name in ("extra_args", "extra_headers"):
+            mine, theirs = getattr(self, name), getattr(override, name)
+            if mine and theirs:
+                changes[name] = {**mine, **theirs}
+        return dataclasses.replace(self, **changes)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The set fields only, as plain JSON values."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

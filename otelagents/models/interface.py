@@ -1,0 +1,128 @@
+"""The model interface: a model streams Responses-API events for one call."""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+from openai.types.responses import ResponseStreamEvent
+
+from ..exceptions import ModelBehaviorError
+from ..usage import Usage
+
+if TYPE_CHECKING:
+    from ..agent_output import AgentOutputSchema
+    from ..handoffs import Handoff
+    from ..items import ModelResponse, TResponseInputItem
+    from ..model_settings import ModelSettings
+    from ..tool import FunctionTool
+
+
+class ModelTracing(enum.Enum):
+    DISABLED = 0
+    ENABLED = 1
+    ENABLED_WITHOUT_DATA = 2
+
+    def is_disabled(self) -> bool:
+        return self is ModelTracing.DISABLED
+
+    def include_data(self) -> bool:
+        return self is ModelTracing.ENABLED
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What telemetry needs to know about a model, without importing any telemetry code."""
+
+    request_model: str
+    provider_name: str = "unknown"
+    api: str | None = None  # "responses" or "chat_completions" for OpenAI-compatible servers
+    server_address: str | None = None
+    server_port: int | None = None
+
+
+class Model(abc.ABC):
+    """One model. Implement ``stream_response``; ``get_response`` is derived from it."""
+
+    @abc.abstractmethod
+    def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[FunctionTool],
+        output_schema: AgentOutputSchema | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> AsyncIterator[ResponseStreamEvent]:
+        """Stream one call as ``openai`` Responses events.
+
+        A successful call ends with ``response.completed``. A failed one yields its terminal event
+        (``response.failed``, ``response.incomplete`` or ``error``) and stops: the run loop turns it into
+        ``ModelBehaviorError``. Transport errors are raised as the client's own exceptions.
+        """
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[FunctionTool],
+        output_schema: AgentOutputSchema | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> ModelResponse:
+        """The whole call at once: the stream, consumed."""
+        from ..items import ModelResponse
+
+        final = None
+        stream = self.stream_response(
+            system_instructions, input, model_settings, tools, output_schema, handoffs, tracing,
+            previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt,
+        )
+        async for event in stream:
+            if event.type == "response.completed":
+                final = event.response
+            elif event.type in ("response.failed", "response.incomplete", "error"):
+                raise ModelBehaviorError(describe_terminal_event(event))
+        if final is None:
+            raise ModelBehaviorError("Model did not produce a final response!")
+        return ModelResponse(
+            output=list(final.output), usage=Usage.from_response_usage(final.usage),
+            response_id=final.id, raw=final,
+        )
+
+    def describe(self) -> ModelInfo:
+        """Name, provider and server of this model, for telemetry. Override in adapters."""
+        return ModelInfo(request_model=getattr(self, "model", type(self).__name__))
+
+    async def close(self) -> None:
+        """Release resources (HTTP clients). The default has none."""
+
+
+class ModelProvider(abc.ABC):
+    """Turns a model name into a ``Model``."""
+
+    @abc.abstractmethod
+    def get_model(self, model_name: str | None) -> Model: ...
+
+
+def describe_terminal_event(event: Any) -> str:
+    """The ``ModelBehaviorError`` message for a terminal model event, as the Agents SDK words it."""
+    head = f"Responses stream ended with terminal event `{event.type}`."
+    if event.type == "error":
+        return f"{head} code={event.code}; message={event.message}; param={event.param}."
+    response = event.response
+    if event.type == "response.incomplete":
+        return f"{head} incomplete_details={response.incomplete_details}."
+    return f"{head} status={response.status}; error={response.error}."

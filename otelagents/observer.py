@@ -1,0 +1,154 @@
+"""The run-lifecycle observer: how telemetry (or anything else) sees a run without living in the loop.
+
+The run loop calls these hooks; it never imports OpenTelemetry. Each level hands out the next level's
+observation object, so an implementation keeps its state (spans, timers) on the objects it returns
+instead of in lookup tables. Every method has a no-op default, so an observer overrides only what it
+needs, and the default observer costs one method call per hook.
+
+Hooks are called from the run's task. ``ModelCallObservation.event`` is called for every streamed
+event and is the hot path: keep it to a timestamp and a comparison. The loop isolates observers: an
+exception raised by a hook is logged and the run goes on (under pytest it is re-raised, see
+``otelagents._observing``).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .handoffs import Handoff
+    from .items import ModelResponse
+    from .model_settings import ModelSettings
+    from .models.interface import ModelInfo
+    from .run_config import RunConfig
+    from .tool import FunctionTool
+    from .usage import Usage
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    starting_agent: Agent[Any]
+    input: Any
+    run_config: RunConfig
+    max_turns: int | None
+    streamed: bool
+    include_sensitive_data: bool
+
+
+@dataclass(frozen=True)
+class ModelCallInfo:
+    agent: Agent[Any]
+    model: ModelInfo
+    turn: int
+    system_instructions: str | None
+    input: list[Any]
+    settings: ModelSettings
+    tools: list[FunctionTool]
+    handoffs: list[Handoff]
+    output_type: str | None
+
+
+@dataclass(frozen=True)
+class ToolCallInfo:
+    agent: Agent[Any]
+    tool: FunctionTool
+    call_id: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class HandoffInfo:
+    from_agent: Agent[Any]
+    to_agent: Agent[Any]
+    tool_name: str
+    call_id: str
+    handoff: Handoff | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run, an agent segment, a model call or a tool call ended.
+
+    ``error`` is set when it failed. ``cancelled`` is set when it was cut short by ``cancel()``, a
+    consumer that stopped iterating, or task cancellation; then ``error`` may hold the
+    ``CancelledError``. ``handled`` marks a tool error that was reported to the model as the tool's
+    output (the run went on).
+    """
+
+    error: BaseException | None = None
+    cancelled: bool = False
+    handled: bool = False
+    output: Any = None
+    usage: Usage | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.cancelled
+
+
+OK = Outcome()
+
+
+class ModelCallObservation:
+    def request_headers(self) -> Mapping[str, str]:
+        """Headers to add to the model's HTTP request (e.g. a W3C ``traceparent``)."""
+        return {}
+
+    def event(self, event: Any) -> None:
+        """Called for every streamed model event, in order. The hot path."""
+
+    def ended(self, response: ModelResponse | None, outcome: Outcome) -> None:
+        """The call finished: ``response`` is set on success."""
+
+
+class ToolObservation:
+    def activate(self) -> AbstractContextManager[Any]:
+        """A context manager entered around the tool's execution (e.g. making its span current)."""
+        return nullcontext()
+
+    def ended(self, outcome: Outcome) -> None:
+        """The tool finished; ``outcome.output`` is its return value when it succeeded."""
+
+
+class HandoffObservation:
+    def ended(self, outcome: Outcome) -> None: ...
+
+
+class AgentObservation:
+    def model_call_started(self, call: ModelCallInfo) -> ModelCallObservation:
+        return NOOP_MODEL_CALL
+
+    def tool_started(self, call: ToolCallInfo) -> ToolObservation:
+        return NOOP_TOOL
+
+    def handoff_started(self, handoff: HandoffInfo) -> HandoffObservation:
+        return NOOP_HANDOFF
+
+    def ended(self, outcome: Outcome) -> None:
+        """The agent's segment ended: final output, handoff to another agent, or failure."""
+
+
+class RunObservation:
+    def agent_started(self, agent: Agent[Any], turn: int) -> AgentObservation:
+        return NOOP_AGENT
+
+    def ended(self, outcome: Outcome) -> None:
+        """The run ended (after the last event was queued)."""
+
+
+class RunObserver:
+    """Subclass and override ``run_started`` to observe runs. The base class observes nothing."""
+
+    def run_started(self, run: RunInfo) -> RunObservation:
+        return NOOP_RUN
+
+
+NOOP_MODEL_CALL = ModelCallObservation()
+NOOP_TOOL = ToolObservation()
+NOOP_HANDOFF = HandoffObservation()
+NOOP_AGENT = AgentObservation()
+NOOP_RUN = RunObservation()

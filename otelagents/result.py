@@ -1,0 +1,233 @@
+"""Run results: ``RunResult`` (after ``run``) and ``RunResultStreaming`` (live, from ``run_streamed``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, AsyncIterator, Literal, TypeVar, cast
+
+from .exceptions import UserError
+from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
+from .run_context import RunContextWrapper
+from .stream_events import StreamEvent
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunResultBase:
+    input: str | list[TResponseInputItem]
+    new_items: list[RunItem]
+    raw_responses: list[ModelResponse]
+    final_output: Any
+    input_guardrail_results: list[Any]
+    output_guardrail_results: list[Any]
+    context_wrapper: RunContextWrapper[Any]
+    _last_agent: Agent[Any]
+
+    @property
+    def last_agent(self) -> Agent[Any]:
+        return self._last_agent
+
+    @property
+    def last_response_id(self) -> str | None:
+        return self.raw_responses[-1].response_id if self.raw_responses else None
+
+    def final_output_as(self, cls: type[T], raise_if_incorrect_type: bool = False) -> T:
+        if raise_if_incorrect_type and not isinstance(self.final_output, cls):
+            raise TypeError(f"Final output is {type(self.final_output).__name__}, not {cls.__name__}")
+        return cast(T, self.final_output)
+
+    def to_input_list(self) -> list[TResponseInputItem]:
+        """The original input followed by every generated item, ready for a follow-up run."""
+        items = ItemHelpers.input_to_new_input_list(self.input)
+        items.extend(item.to_input_item() for item in self.new_items)
+        return items
+
+
+@dataclass
+class RunResult(RunResultBase):
+    max_turns: int | None = None
+
+    def __str__(self) -> str:
+        return f"RunResult(last_agent={self.last_agent.name!r}, final_output={self.final_output!r})"
+
+
+class _Sentinel:
+    def __repr__(self) -> str:
+        return "<end of stream>"
+
+
+_END = _Sentinel()
+
+
+@dataclass
+class RunResultStreaming(RunResultBase):
+    """A run in progress. Iterate ``stream_events()``; read ``final_output`` once iteration ends.
+
+    Unlike the Agents SDK, leaving the iteration early (``break``, an exception in the loop body,
+    ``aclose()``, or dropping the iterator) cancels the run as ``cancel("immediate")`` does, so no
+    model call or tool keeps running unseen.
+    """
+
+    current_agent: Agent[Any] = field(default=None)  # type: ignore[assignment]
+    current_turn: int = 0
+    max_turns: int | None = 10
+    is_complete: bool = False
+    trace: Any = None
+    run_loop_task: asyncio.Task[Any] | None = field(default=None, repr=False)
+    _events: deque[Any] = field(default_factory=deque, repr=False)
+    _wakeup: asyncio.Event | None = field(default=None, repr=False)
+    _drained: asyncio.Event | None = field(default=None, repr=False)
+    _consumers: int = 0
+    _stored_exception: BaseException | None = field(default=None, repr=False)
+    _cancel_mode: Literal["none", "immediate", "after_turn"] = "none"
+    _ended: bool = False
+
+    def __post_init__(self) -> None:
+        if self.current_agent is None:
+            self.current_agent = self._last_agent
+
+    @property
+    def last_agent(self) -> Agent[Any]:
+        return self.current_agent
+
+    @property
+    def run_loop_exception(self) -> BaseException | None:
+        return self._stored_exception
+
+    # --- producer side (the run loop) --------------------------------------------------------------
+    def _put(self, event: Any) -> None:
+        if self._cancel_mode == "immediate":
+            return
+        self._events.append(event)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.is_set():
+            wakeup.set()
+
+    def _finish(self) -> None:
+        """Queue the end of the stream. Called on every exit path of the run loop."""
+        self.is_complete = True
+        if not self._ended:
+            self._ended = True
+            self._events.append(_END)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _wait_for_consumers(self) -> None:
+        """Back-pressure: before the next model call, let active consumers drain the queue."""
+        while self._consumers > 0 and self._events:
+            if self._drained is None:
+                self._drained = asyncio.Event()
+            self._drained.clear()
+            await self._drained.wait()
+
+    # --- consumer side -----------------------------------------------------------------------------
+    def stream_events(self) -> AsyncIterator[StreamEvent]:
+        """The run's events, in order. Raises the run's error (after the events before it)."""
+        return _EventIterator(self)
+
+    def cancel(self, mode: Literal["immediate", "after_turn"] = "immediate") -> None:
+        """Stop the run. ``"immediate"``: now, dropping undelivered events. ``"after_turn"``: after
+        the current turn's tools and events, before the next model call."""
+        if mode not in ("immediate", "after_turn"):
+            raise UserError(f"cancel mode must be 'immediate' or 'after_turn', not {mode!r}")
+        if mode == "after_turn":
+            if self._cancel_mode == "none":
+                self._cancel_mode = "after_turn"
+            return
+        if self._cancel_mode == "immediate":
+            return
+        self._cancel_mode = "immediate"
+        self._events.clear()
+        task = self.run_loop_task
+        if task is not None and not task.done():
+            task.cancel()
+        self.is_complete = True
+        if not self._ended:
+            self._ended = True
+            self._events.append(_END)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def __str__(self) -> str:
+        return (
+            f"RunResultStreaming(current_agent={self.current_agent.name!r}, current_turn={self.current_turn}, "
+            f"is_complete={self.is_complete}, final_output={self.final_output!r})"
+        )
+
+
+class _EventIterator:
+    """The iterator behind ``stream_events()``. Dropping it early cancels the run."""
+
+    __slots__ = ("_result", "_done", "_registered")
+
+    def __init__(self, result: RunResultStreaming) -> None:
+        self._result = result
+        self._done = False
+        self._registered = False
+
+    def __aiter__(self) -> _EventIterator:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._done:
+            raise StopAsyncIteration
+        result = self._result
+        if not self._registered:
+            self._registered = True
+            result._consumers += 1
+        events = result._events
+        while not events:
+            if result._wakeup is None:
+                result._wakeup = asyncio.Event()
+            result._wakeup.clear()
+            try:
+                await result._wakeup.wait()
+            except asyncio.CancelledError:
+                # The consumer's wait was cancelled (wait_for timeout, task cancel): stop the run too.
+                self._close(cancel=True)
+                raise
+        event = events.popleft()
+        if not events and result._drained is not None:
+            result._drained.set()
+        if event is _END:
+            await self._end()
+            raise StopAsyncIteration
+        return cast(StreamEvent, event)
+
+    async def _end(self) -> None:
+        result = self._result
+        self._close(cancel=False)
+        task = result.run_loop_task
+        if task is not None and not task.done():
+            # Let the run task finish its cleanup (spans close before the sentinel, but the task
+            # itself returns just after): when iteration ends, the run is really over.
+            await asyncio.wait([task])
+        if result._stored_exception is not None and result._cancel_mode != "immediate":
+            raise result._stored_exception
+
+    def _close(self, *, cancel: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        result = self._result
+        if self._registered:
+            result._consumers -= 1
+            if result._drained is not None:
+                result._drained.set()
+        if cancel and not result._ended:
+            result.cancel("immediate")
+
+    async def aclose(self) -> None:
+        self._close(cancel=True)
+
+    def __del__(self) -> None:
+        try:
+            self._close(cancel=True)
+        except Exception:  # pragma: no cover - never raise from a finalizer
+            pass
