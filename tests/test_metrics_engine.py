@@ -214,7 +214,7 @@ def test_unknown_or_wrong_kind_names_raise_with_the_known_names(metrics_engine: 
     with pytest.raises(ValueError, match="unknown histogram 'gen_ai.nope'") as info:
         metrics_engine.histogram("gen_ai.nope")
     assert GAP in str(info.value)
-    with pytest.raises(ValueError, match="is a counter, not a histogram: use engine.counter"):
+    with pytest.raises(ValueError, match=r"is a counter, not a histogram: use \.counter"):
         metrics_engine.histogram(semconv.METRIC_ERRORS)
     with pytest.raises(ValueError, match="unknown gauge"):
         metrics_engine.gauge(GAP.replace("chunk", "token"))

@@ -20,6 +20,8 @@ from otelagents.telemetry._metrics.engine import (
     MetricSnapshot,
     NumberPoint,
 )
+from otelagents.telemetry._metrics.otel_api import OTelAPISink
+from otelagents.telemetry._metrics.otlp import OTLPMetricsBridge, to_metrics_data
 from otelagents.telemetry._metrics.prometheus import (
     MetricsPortInUseError,
     MetricsServer,
@@ -43,6 +45,9 @@ __all__ = [
     "MetricsPortInUseError",
     "MetricsServer",
     "NumberPoint",
+    "OTLPMetricsBridge",
+    "OTelAPISink",
     "PrometheusCollector",
     "le_label",
+    "to_metrics_data",
 ]

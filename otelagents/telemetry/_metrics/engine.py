@@ -30,7 +30,7 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Union
+from typing import TypeVar, Union
 
 from otelagents.telemetry import semconv
 from otelagents.telemetry.semconv import MetricSpec
@@ -373,6 +373,21 @@ def _check_buckets(spec: MetricSpec) -> None:
                          f"got {bounds!r}")
 
 
+_T = TypeVar("_T")
+
+
+def find_instrument(instruments: Mapping[str, _T], specs: Mapping[str, MetricSpec], name: str, kind: str) -> _T:
+    """``instruments[name]`` if it is a ``kind``; otherwise a ValueError naming the metrics that exist."""
+    spec = specs.get(name)
+    if spec is None:
+        known = sorted(n for n, s in specs.items() if s.kind == kind)
+        raise ValueError(f"unknown {kind} {name!r}; the {kind}s defined are {known}. New metrics are "
+                         "defined by adding a MetricSpec to semconv.METRICS.")
+    if spec.kind != kind:
+        raise ValueError(f"{name!r} is a {spec.kind}, not a {kind}: use .{spec.kind}({name!r})")
+    return instruments[name]
+
+
 class MetricsEngine:
     """Holds one instrument per spec and hands out cumulative snapshots to exporters."""
 
@@ -403,15 +418,7 @@ class MetricsEngine:
         return self._lookup(name, "gauge")  # type: ignore[return-value]
 
     def _lookup(self, name: str, kind: str) -> _Instrument:
-        instrument = self._instruments.get(name)
-        if instrument is None:
-            known = sorted(n for n, s in self.specs.items() if s.kind == kind)
-            raise ValueError(f"unknown {kind} {name!r}; this engine's {kind}s are {known}. New metrics are "
-                             "defined by adding a MetricSpec to semconv.METRICS.")
-        if instrument.spec.kind != kind:
-            actual = instrument.spec.kind
-            raise ValueError(f"{name!r} is a {actual}, not a {kind}: use engine.{actual}({name!r})")
-        return instrument
+        return find_instrument(self._instruments, self.specs, name, kind)
 
     def collect(self) -> list[MetricSnapshot]:
         """A cumulative snapshot of every metric, in spec order (metrics with no series included)."""
