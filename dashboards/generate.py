@@ -109,9 +109,11 @@ def write(root: Path = HERE) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if any file is stale or any check fails")
+    parser.add_argument("--root", type=Path, default=HERE, help="the dashboards folder (default: this one)")
     args = parser.parse_args(argv)
+    root: Path = args.root
     if args.check:
-        found = problems()
+        found = problems(root)
         for problem in found:
             print(problem, file=sys.stderr)
         if found:
@@ -120,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"dashboards: {len(outputs())} files up to date, all checks pass")
         return 0
-    for rel in write():
-        print(f"wrote dashboards/{rel}")
-    found = problems()
+    for rel in write(root):
+        print(f"wrote {root / rel}")
+    found = problems(root)
     for problem in found:
         print(problem, file=sys.stderr)
     return 1 if found else 0

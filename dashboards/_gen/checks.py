@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -23,13 +24,14 @@ _SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "counter": ("",), "gaug
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
 
 
-def series_names() -> dict[str, semconv.MetricSpec]:
+@functools.cache
+def series_names() -> Mapping[str, semconv.MetricSpec]:
     """Every series name the metric table exposes, mapped to its spec."""
     out = {}
     for spec in semconv.METRICS:
         for suffix in _SUFFIXES[spec.kind]:
             out[spec.prometheus_name + suffix] = spec
-    return out
+    return MappingProxyType(out)
 
 
 def _strip(name: str) -> str:

@@ -62,14 +62,14 @@ def quantiles(m: q.Metric, qs: tuple[float, ...] = (0.5, 0.95, 0.99), with_mean:
 def latency_pair(title: str, text: str, m: q.Metric) -> list[Panel]:
     """A p50/p95/p99 time series and the heatmap of the same histogram, side by side."""
     return [
-        timeseries(f"{title} p50 / p95 / p99", text, (m.name,), quantiles(m, with_mean=True), "s"),
+        timeseries(f"{title}: p50, p95, p99, mean", text, (m.name,), quantiles(m, with_mean=True), "s"),
         heatmap(f"{title} heatmap", f"{text} Bucket rates per interval.", (m.name,), q.heatmap(m), "s"),
     ]
 
 
 def tiles() -> list[Panel]:
     return [
-        stat("Runs/s", "Agent runs finished per second, failed ones included.", (WORKFLOW.name,),
+        stat("Runs/s", "Agent runs finished per second, failed ones included (not filtered by agent or model).", (WORKFLOW.name,),
              Query(q.rate(WORKFLOW, "count")), "reqps"),
         stat("Model calls/s", "Model calls finished per second, failed ones included.", (CALLS.name,),
              Query(q.rate(CALLS, "count")), "reqps"),
@@ -83,7 +83,8 @@ def tiles() -> list[Panel]:
              Query(q.rate(TOKENS, "sum", extra=(OUTPUT,))), TOKENS_PER_SECOND),
         stat("Tool error ratio", "Share of tool calls that ended with an error.type.", (TOOL.name,),
              Query(q.error_ratio(TOOL)), "percentunit", RATIO_THRESHOLDS),
-        stat("Run error ratio", "Share of agent runs that ended with an error.type (cancelled included).",
+        stat("Run error ratio", "Share of agent runs that ended with an error.type, cancelled included (not filtered by "
+             "agent or model).",
              (WORKFLOW.name,), Query(q.error_ratio(WORKFLOW)), "percentunit", RATIO_THRESHOLDS),
     ]
 

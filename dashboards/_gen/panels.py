@@ -178,7 +178,9 @@ def table(
 ) -> Panel:
     """A range table: one instant query per ``(column title, expr, unit)``, merged on ``key``."""
     queries = [Query(expr, legend=name, instant=True, fmt="table") for name, expr, _ in columns]
-    rename = {f"Value #{chr(ord('A') + i)}": name for i, (name, _, _) in enumerate(columns)}
+    # Grafana names a single query's value column "Value", several queries' "Value #A", "Value #B", ...
+    values = ["Value"] if len(columns) == 1 else [f"Value #{chr(ord('A') + i)}" for i in range(len(columns))]
+    rename = {value: name for value, (name, _, _) in zip(values, columns)}
     overrides = [
         {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": unit}]}
         for name, _, unit in columns

@@ -88,7 +88,7 @@ def inter_chunk() -> list[Panel]:
     attainment = [Query(q.slo_attainment(GAP, "gap_slo"), legend="within $gap_slo s")]
     return [
         row("Inter-chunk gaps"),
-        timeseries("Inter-chunk gap p50 / p95 / p99", "Gap between consecutive output-bearing chunks.",
+        timeseries("Inter-chunk gap: p50, p95, p99, mean", "Gap between consecutive output-bearing chunks.",
                    (GAP.name,), quantiles(GAP, with_mean=True), "s"),
         heatmap("Inter-chunk gap heatmap", "Inter-chunk gaps, bucket rates per interval.", (GAP.name,),
                 q.heatmap(GAP), "s"),
