@@ -148,11 +148,21 @@ def garbage_frame(event: str | None) -> Frame:
     return Frame(head + b"data: {this is not json\n\n")
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def sse(event: str | None, payload: dict[str, Any]) -> bytes:
-    body = json.dumps(payload, separators=(",", ":"))
+    body = _encode(payload)
     if event is None:
         return f"data: {body}\n\n".encode()
     return f"event: {event}\ndata: {body}\n\n".encode()
+
+
+def delta_sse(event: str, seq: int, where: str, delta: str, tail: str = "") -> bytes:
+    """A delta event, from a template (the server renders tens of thousands of these for benchmarks)."""
+    return (f'event: {event}\ndata: {{"type":"{event}","sequence_number":{seq},{where},'
+            f'"delta":{_string(delta)}{tail}}}\n\n').encode()
 
 
 # --- Responses API ----------------------------------------------------------------------------------------
@@ -176,6 +186,16 @@ def responses_frames(reply: Reply, model: str, response_id: str, created_at: int
 
     emit("response.created", response=response("in_progress"))
     emit("response.in_progress", response=response("in_progress"))
+    fault = reply.fault_kind
+    if fault == "failed":
+        error = {"code": "server_error", "message": reply.error_message or "The model failed."}
+        emit("response.failed", response=response("failed", error=error))
+    elif fault == "incomplete":
+        emit("response.incomplete", response=response("incomplete", incomplete_details={"reason": "max_output_tokens"}))
+    elif fault == "error_event":
+        emit("error", code="server_error", message=reply.error_message or "Something went wrong.", param=None)
+    if fault in ("failed", "incomplete", "error_event"):
+        return Rendered(frames, mid=len(frames))
     prelude = len(frames)
     message_parts = [("output_text", reply.output_text), ("refusal", reply.refusal_text)]
     for kind, text in message_parts:
@@ -189,11 +209,11 @@ def responses_frames(reply: Reply, model: str, response_id: str, created_at: int
         emit("response.output_item.added", output_index=index, item=item)
         emit("response.content_part.added", **where, part=empty)
         pieces = split_text(text, reply.chunks)
+        event, tail = ("response.output_text.delta", ',"logprobs":[]') if kind == "output_text" else (
+            "response.refusal.delta", "")
+        template = _encode(where)[1:-1]
         for piece in pieces:
-            if kind == "output_text":
-                emit("response.output_text.delta", is_delta=True, **where, delta=piece, logprobs=[])
-            else:
-                emit("response.refusal.delta", is_delta=True, **where, delta=piece)
+            frames.append(Frame(delta_sse(event, next(seq), template, piece, tail), True))
         deltas += len(pieces)
         if kind == "output_text":
             emit("response.output_text.done", **where, text=text, logprobs=[])
@@ -211,28 +231,16 @@ def responses_frames(reply: Reply, model: str, response_id: str, created_at: int
                 "arguments": "", "status": "in_progress"}
         emit("response.output_item.added", output_index=index, item=item)
         pieces = split_arguments(call.arguments)
+        template = _encode({"item_id": item_id, "output_index": index})[1:-1]
         for piece in pieces:
-            emit("response.function_call_arguments.delta", is_delta=True,
-                 item_id=item_id, output_index=index, delta=piece)
+            frames.append(Frame(delta_sse("response.function_call_arguments.delta", next(seq), template, piece),
+                                True))
         deltas += len(pieces)
         emit("response.function_call_arguments.done", item_id=item_id, output_index=index, arguments=call.arguments)
         done = {**item, "arguments": call.arguments, "status": "completed"}
         output.append(done)
         emit("response.output_item.done", output_index=index, item=done)
     mid = prelude + (len(frames) - prelude) // 2
-    fault = reply.fault_kind
-    if fault in ("failed", "incomplete", "error_event"):
-        del frames[prelude:]
-        output.clear()
-        if fault == "failed":
-            emit("response.failed", response=response(
-                "failed", error={"code": "server_error", "message": reply.error_message or "The model failed."}))
-        elif fault == "incomplete":
-            emit("response.incomplete", response=response(
-                "incomplete", incomplete_details={"reason": "max_output_tokens"}))
-        else:
-            emit("error", code="server_error", message=reply.error_message or "Something went wrong.", param=None)
-        return Rendered(frames, mid=len(frames))
     numbers = usage_numbers(reply, deltas)
     usage = None if numbers is None else {
         "input_tokens": numbers[0], "input_tokens_details": {"cached_tokens": numbers[2], "cache_write_tokens": 0},
@@ -250,11 +258,13 @@ def chat_frames(reply: Reply, model: str, completion_id: str, created: int, incl
     frames: list[Frame] = []
     null_usage = {"usage": None} if include_usage else {}
 
+    def payload(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                **null_usage}
+
     def chunk(delta: dict[str, Any], finish: str | None = None, is_delta: bool = False) -> None:
-        payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                   "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-                   **null_usage}
-        frames.append(Frame(sse(None, payload), is_delta))
+        frames.append(Frame(sse(None, payload(delta, finish)), is_delta))
 
     fault = reply.fault_kind
     if fault in ("failed", "error_event"):
@@ -272,12 +282,11 @@ def chat_frames(reply: Reply, model: str, completion_id: str, created: int, incl
             if reply.refusal_text is not None and reply.output_text is None:
                 first = {"role": "assistant", "content": None, "refusal": ""}
             chunk(first)
-        for piece in split_text(reply.output_text or "", reply.chunks):
-            chunk({"content": piece}, is_delta=True)
-            deltas += 1
-        for piece in split_text(reply.refusal_text or "", reply.chunks):
-            chunk({"refusal": piece}, is_delta=True)
-            deltas += 1
+        for key, text in (("content", reply.output_text), ("refusal", reply.refusal_text)):
+            head, tail = _encode(payload({key: "\x00"})).split('"\\u0000"')
+            for piece in split_text(text or "", reply.chunks):
+                frames.append(Frame(f"data: {head}{_string(piece)}{tail}\n\n".encode(), True))
+                deltas += 1
         for index, call in enumerate(reply.calls):
             head: dict[str, Any] = {"index": index, "id": call.call_id, "type": "function",
                                     "function": {"name": call.name, "arguments": ""}}
