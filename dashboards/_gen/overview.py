@@ -14,6 +14,7 @@ from .panels import (
     Query,
     bar_gauge,
     heatmap,
+    quantile_queries,
     row,
     stat,
     table,
@@ -52,17 +53,10 @@ OUTPUT = f'{TOKEN_TYPE}="output"'
 RATIO_THRESHOLDS = ((0.01, "yellow"), (0.05, "red"))
 
 
-def quantiles(m: q.Metric, qs: tuple[float, ...] = (0.5, 0.95, 0.99), with_mean: bool = False) -> list[Query]:
-    out = [Query(q.quantile(x, m), legend=f"p{round(x * 100)}", exemplar=True) for x in qs]
-    if with_mean:
-        out.append(Query(q.mean(m), legend="mean", exemplar=True))
-    return out
-
-
 def latency_pair(title: str, text: str, m: q.Metric) -> list[Panel]:
     """A p50/p95/p99 time series and the heatmap of the same histogram, side by side."""
     return [
-        timeseries(f"{title}: p50, p95, p99, mean", text, (m.name,), quantiles(m, with_mean=True), "s"),
+        timeseries(f"{title}: p50, p95, p99, mean", text, (m.name,), quantile_queries(m, with_mean=True), "s"),
         heatmap(f"{title} heatmap", f"{text} Bucket rates per interval.", (m.name,), q.heatmap(m), "s"),
     ]
 
@@ -90,7 +84,7 @@ def tiles() -> list[Panel]:
 
 
 def stream_latency() -> list[Panel]:
-    decode = [Query(q.quantile(x, DECODE), legend=f"p{round(x * 100)}") for x in (0.05, 0.5, 0.95)]
+    decode = quantile_queries(DECODE, (0.05, 0.5, 0.95), exemplar=False)
     return [
         row("Stream latency"),
         *latency_pair("Time to first token",
@@ -121,7 +115,7 @@ def model_calls() -> list[Panel]:
     return [
         row("Model calls"),
         timeseries("Model call duration", "Duration of each model call, from request to last chunk.",
-                   (CALLS.name,), quantiles(CALLS, with_mean=True), "s", w=8),
+                   (CALLS.name,), quantile_queries(CALLS, with_mean=True), "s", w=8),
         timeseries("Model calls/s by model", "Model calls finished per second, by requested model.",
                    (CALLS.name,), [Query(q.rate(CALLS, "count", by_model), legend=legend_model)], "reqps", w=8),
         timeseries("Tokens/s by model and type", "Input and output tokens per second, by requested model.",
@@ -140,7 +134,7 @@ def tools() -> list[Panel]:
         timeseries("Tool calls/s by tool", "Tool calls finished per second, by tool.", (TOOL.name,),
                    [Query(q.rate(TOOL, "count", by_tool), legend=f"{{{{{TOOL_NAME}}}}}")], "reqps", w=8),
         timeseries("Tool duration", "Duration of each tool call.", (TOOL.name,),
-                   quantiles(TOOL, with_mean=True), "s", w=8),
+                   quantile_queries(TOOL, with_mean=True), "s", w=8),
         timeseries("Tool errors/s by tool", "Failed tool calls per second, by tool and error.type.",
                    (TOOL.name,), [Query(q.rate(TOOL, "count", (TOOL_NAME, ERROR_TYPE), (f'{ERROR_TYPE}!=""',)),
                                         legend=f"{{{{{TOOL_NAME}}}}} · {{{{{ERROR_TYPE}}}}}")], "ops", w=8,
@@ -153,14 +147,14 @@ def agents() -> list[Panel]:
     return [
         row("Agents and handoffs"),
         timeseries("Agent segment duration", "Duration of each agent's part of a run, until its final "
-                   "output or handoff.", (AGENT.name,), quantiles(AGENT, with_mean=True), "s", w=8),
+                   "output or handoff.", (AGENT.name,), quantile_queries(AGENT, with_mean=True), "s", w=8),
         timeseries("Agent segment p95 by agent", "95th percentile agent segment duration, by agent.",
                    (AGENT.name,), [by_agent_p95], "s", w=8),
         timeseries("Handoffs/s", "Handoffs per second from one agent to another (not filtered by agent).",
                    (HANDOFFS.name,), [Query(q.rate(HANDOFFS, by=(SOURCE, TARGET)),
                                             legend=f"{{{{{SOURCE}}}}} → {{{{{TARGET}}}}}")], "ops", w=8),
         timeseries("Run duration", "Duration of each whole run, from start to the end of its stream "
-                   "(not filtered by agent or model).", (WORKFLOW.name,), quantiles(WORKFLOW, with_mean=True),
+                   "(not filtered by agent or model).", (WORKFLOW.name,), quantile_queries(WORKFLOW, with_mean=True),
                    "s", w=12),
         bar_gauge("Run duration distribution", "Share of runs in each duration bucket over the time range.",
                   (WORKFLOW.name,), q.bucket_share(WORKFLOW), "percentunit", w=12),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import promql
+
 Json = dict[str, Any]
 
 PROMETHEUS = {"type": "prometheus", "uid": "${datasource}"}
@@ -31,6 +33,17 @@ class Query:
     instant: bool = False
     fmt: str = "time_series"  # or "heatmap", "table"
     exemplar: bool = False
+
+
+def quantile_queries(
+    m: promql.Metric, qs: tuple[float, ...] = (0.5, 0.95, 0.99), with_mean: bool = False,
+    exemplar: bool = True,
+) -> list[Query]:
+    """``p50``/``p95``/``p99`` (and ``mean``) targets of one histogram, legends matching the colours."""
+    out = [Query(promql.quantile(x, m), legend=f"p{round(x * 100)}", exemplar=exemplar) for x in qs]
+    if with_mean:
+        out.append(Query(promql.mean(m), legend="mean", exemplar=exemplar))
+    return out
 
 
 def _targets(queries: list[Query]) -> list[Json]:

@@ -6,8 +6,19 @@ from otelagents.telemetry import semconv as sc
 
 from . import dashboard as d
 from . import promql as q
-from .overview import quantiles
-from .panels import TOKENS_PER_SECOND, Json, Layout, Panel, Query, bar_gauge, heatmap, row, stat, timeseries
+from .panels import (
+    TOKENS_PER_SECOND,
+    Json,
+    Layout,
+    Panel,
+    Query,
+    bar_gauge,
+    heatmap,
+    quantile_queries,
+    row,
+    stat,
+    timeseries,
+)
 
 UID = "otelagents-token-latency"
 TITLE = "otelagents / Token latency"
@@ -89,7 +100,7 @@ def inter_chunk() -> list[Panel]:
     return [
         row("Inter-chunk gaps"),
         timeseries("Inter-chunk gap: p50, p95, p99, mean", "Gap between consecutive output-bearing chunks.",
-                   (GAP.name,), quantiles(GAP, with_mean=True), "s"),
+                   (GAP.name,), quantile_queries(GAP, with_mean=True), "s"),
         heatmap("Inter-chunk gap heatmap", "Inter-chunk gaps, bucket rates per interval.", (GAP.name,),
                 q.heatmap(GAP), "s"),
         bar_gauge("Inter-chunk gap bucket share", "Share of gaps in each bucket over the time range.",
@@ -100,7 +111,7 @@ def inter_chunk() -> list[Panel]:
 
 
 def decode_rate() -> list[Panel]:
-    decode = [Query(q.quantile(x, DECODE), legend=f"p{round(x * 100)}") for x in (0.05, 0.5, 0.95)]
+    decode = quantile_queries(DECODE, (0.05, 0.5, 0.95), exemplar=False)
     per_stream = Query(q.divide(q.or_zero(q.rate(STALLS)), q.rate(TTFC, "count")), legend="stalls per stream")
     return [
         row("Decode rate and stalls"),
