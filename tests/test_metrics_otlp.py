@@ -186,13 +186,13 @@ def traced(request: pytest.FixtureRequest, otlp_receiver: OTLPReceiver) -> Itera
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=50))
     tracer = provider.get_tracer("otelagents.tests")
-    with tracer.start_as_current_span("invoke_agent triage", attributes={"gen_ai.agent.name": "triage"}):
-        with tracer.start_as_current_span("chat m1", kind=SpanKind.CLIENT) as child:
-            child.set_attribute("gen_ai.usage.output_tokens", 42)
-            child.set_attribute("gen_ai.response.finish_reasons", ["stop", "length"])
-            child.set_attribute("gen_ai.request.stream", True)
-            child.add_event("gen_ai.first_token", {"otelagents.turn": 1})
-            child.set_status(Status(StatusCode.ERROR, "model went away"))
+    with (tracer.start_as_current_span("invoke_agent triage", attributes={"gen_ai.agent.name": "triage"}),
+          tracer.start_as_current_span("chat m1", kind=SpanKind.CLIENT) as child):
+        child.set_attribute("gen_ai.usage.output_tokens", 42)
+        child.set_attribute("gen_ai.response.finish_reasons", ["stop", "length"])
+        child.set_attribute("gen_ai.request.stream", True)
+        child.add_event("gen_ai.first_token", {"otelagents.turn": 1})
+        child.set_status(Status(StatusCode.ERROR, "model went away"))
     provider.shutdown()  # flush and close before the receiver stops
     yield transport, otlp_receiver
 

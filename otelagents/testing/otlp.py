@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import grpc
-from google.protobuf.message import DecodeError
+import grpc  # type: ignore[import-untyped,unused-ignore]
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped,unused-ignore]
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -40,9 +40,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
+from typing_extensions import Self
 
-__all__ = ["OTLPReceiver", "ReceivedSpan", "ReceivedEvent", "ReceivedMetric", "ReceivedDataPoint",
-           "ReceivedExemplar", "BEHAVIOURS"]
+__all__ = [
+    "BEHAVIOURS",
+    "OTLPReceiver",
+    "ReceivedDataPoint",
+    "ReceivedEvent",
+    "ReceivedExemplar",
+    "ReceivedMetric",
+    "ReceivedSpan",
+]
 
 BEHAVIOURS = ("ok", "refuse", "hang")
 _SERVICES = {
@@ -141,12 +149,12 @@ def _attrs(pairs: Any) -> dict[str, Any]:
 
 
 def _enum(name: str, prefix: str) -> str:
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name.removeprefix(prefix)
 
 
 def _decode_spans(body: bytes, transport: str) -> list[ReceivedSpan]:
     request = ExportTraceServiceRequest.FromString(body)
-    out = []
+    out: list[ReceivedSpan] = []
     for rs in request.resource_spans:
         resource = _attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
@@ -211,7 +219,7 @@ def _decode_metric(m: Any, resource: dict[str, Any], scope: Any, transport: str)
 
 def _decode_metrics(body: bytes, transport: str) -> list[ReceivedMetric]:
     request = ExportMetricsServiceRequest.FromString(body)
-    out = []
+    out: list[ReceivedMetric] = []
     for rm in request.resource_metrics:
         resource = _attrs(rm.resource.attributes)
         for sm in rm.scope_metrics:
@@ -219,7 +227,7 @@ def _decode_metrics(body: bytes, transport: str) -> list[ReceivedMetric]:
     return out
 
 
-_RESPONSES = {"traces": ExportTraceServiceResponse(), "metrics": ExportMetricsServiceResponse()}
+_RESPONSES: dict[str, Any] = {"traces": ExportTraceServiceResponse(), "metrics": ExportMetricsServiceResponse()}
 
 
 # --- the receiver -------------------------------------------------------------------------------------
@@ -253,7 +261,7 @@ class OTLPReceiver:
         self._behaviour = value
 
     # -- lifecycle
-    def start(self) -> OTLPReceiver:
+    def start(self) -> Self:
         if self._grpc is not None:
             return self
         server = grpc.server(ThreadPoolExecutor(max_workers=8, thread_name_prefix="otlp-receiver-grpc"))
@@ -289,7 +297,7 @@ class OTLPReceiver:
             if self._http_thread is not None:
                 self._http_thread.join(timeout=2)
 
-    def __enter__(self) -> OTLPReceiver:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -384,7 +392,7 @@ def _http_handler(receiver: OTLPReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             signal = {"/v1/traces": "traces", "/v1/metrics": "metrics"}.get(self.path.split("?")[0])
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if signal is None:

@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PrometheusServer", "PrometheusStartError", "PrometheusQueryError", "JOB_NAME"]
+from typing_extensions import Self
+
+__all__ = ["JOB_NAME", "PrometheusQueryError", "PrometheusServer", "PrometheusStartError"]
 
 JOB_NAME = "otelagents"
 
@@ -68,7 +70,7 @@ class PrometheusServer:
         self._dir: Path | None = None
 
     # -- lifecycle
-    def start(self, timeout_s: float = 20.0) -> PrometheusServer:
+    def start(self, timeout_s: float = 20.0) -> Self:
         if self._proc is not None:
             return self
         binary = self.binary or shutil.which("prometheus")
@@ -153,7 +155,7 @@ class PrometheusServer:
         self._terminate()
         self._cleanup()
 
-    def __enter__(self) -> PrometheusServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -29,15 +29,16 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from types import MappingProxyType
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from otelagents.telemetry import semconv
 from otelagents.telemetry.semconv import MetricSpec
 
 logger = logging.getLogger(__name__)
 
-AttrValue = Union[str, int, float, bool]
+AttrValue = str | int | float | bool
 Attributes = Mapping[str, AttrValue]
 SeriesKey = tuple[tuple[str, AttrValue], ...]
 # (value, trace_id, span_id, time_unix_nano): stored as a tuple on the hot path, a dataclass in snapshots.
@@ -134,8 +135,17 @@ def _sample(raw: _RawExemplar | None) -> ExemplarSample | None:
 class BoundHistogram:
     """A histogram series with its attributes resolved once; ``record`` is the per-chunk hot path."""
 
-    __slots__ = ("attributes", "_bounds", "_lock", "_counts", "_count", "_sum", "_min", "_max",
-                 "_exemplars")
+    __slots__ = (
+        "_bounds",
+        "_count",
+        "_counts",
+        "_exemplars",
+        "_lock",
+        "_max",
+        "_min",
+        "_sum",
+        "attributes",
+    )
 
     def __init__(self, attributes: Attributes, bounds: tuple[float, ...], lock: threading.Lock) -> None:
         self.attributes = attributes
@@ -163,9 +173,9 @@ class BoundHistogram:
             self._counts[i] += 1
             self._count += 1
             self._sum += value
-            if value < self._min:
+            if value < self._min:  # noqa: PLR1730 (an `if` is cheaper than a min() call here)
                 self._min = value
-            if value > self._max:
+            if value > self._max:  # noqa: PLR1730
                 self._max = value
             if exemplar is not None:
                 self._exemplars[i] = (value, exemplar.trace_id, exemplar.span_id, time.time_ns())
@@ -204,10 +214,8 @@ class BoundHistogram:
                 counts[bisect_left(bounds, v)] += 1
             self._count += len(values)
             self._sum += total
-            if lo < self._min:
-                self._min = lo
-            if hi > self._max:
-                self._max = hi
+            self._min = min(self._min, lo)
+            self._max = max(self._max, hi)
             if exemplar is not None:
                 self._exemplars[bisect_left(bounds, hi)] = (
                     hi, exemplar.trace_id, exemplar.span_id, time.time_ns())
@@ -226,7 +234,7 @@ class BoundHistogram:
 class BoundCounter:
     """A counter series with its attributes resolved once."""
 
-    __slots__ = ("attributes", "_lock", "_value", "_exemplar")
+    __slots__ = ("_exemplar", "_lock", "_value", "attributes")
 
     def __init__(self, attributes: Attributes, lock: threading.Lock) -> None:
         self.attributes = attributes
@@ -256,7 +264,7 @@ class BoundCounter:
 
 
 class _GaugeSeries:
-    __slots__ = ("attributes", "_lock", "value")
+    __slots__ = ("_lock", "attributes", "value")
 
     def __init__(self, attributes: Attributes, lock: threading.Lock) -> None:
         self.attributes = attributes
@@ -267,7 +275,7 @@ class _GaugeSeries:
         return NumberPoint(self.attributes, self.value)
 
 
-_Series = Union[BoundHistogram, BoundCounter, _GaugeSeries]
+_Series = BoundHistogram | BoundCounter | _GaugeSeries
 
 
 class _Instrument:
@@ -368,7 +376,7 @@ def _check_buckets(spec: MetricSpec) -> None:
     if spec.kind != "histogram":
         return
     if not bounds or any(not math.isfinite(b) for b in bounds) or any(
-            a >= b for a, b in zip(bounds, bounds[1:])):
+            a >= b for a, b in pairwise(bounds)):
         raise ValueError(f"histogram {spec.name!r} needs finite, strictly increasing bucket bounds; "
                          f"got {bounds!r}")
 

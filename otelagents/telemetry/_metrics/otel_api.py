@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.context import Context
@@ -30,8 +30,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_s
 
 from otelagents.telemetry import semconv
 from otelagents.telemetry._metrics.engine import (
-    AttrValue,
     Attributes,
+    AttrValue,
     Exemplar,
     _as_number,
     find_instrument,
@@ -76,7 +76,7 @@ class _APIInstrument:
 
 
 class APIBoundHistogram:
-    __slots__ = ("attributes", "_instrument")
+    __slots__ = ("_instrument", "attributes")
 
     def __init__(self, instrument: Any, attributes: dict[str, AttrValue]) -> None:
         self._instrument = instrument
@@ -97,7 +97,7 @@ class APIBoundHistogram:
 
 
 class APIBoundCounter:
-    __slots__ = ("attributes", "_instrument")
+    __slots__ = ("_instrument", "attributes")
 
     def __init__(self, instrument: Any, attributes: dict[str, AttrValue]) -> None:
         self._instrument = instrument
@@ -134,7 +134,7 @@ class APIGauge(_APIInstrument):
             self._instrument.set(number, self._filter(attributes))
 
 
-_APIInstrumentT = Union[APIHistogram, APICounter, APIGauge]
+_APIInstrumentT = APIHistogram | APICounter | APIGauge
 
 
 def _create(meter: Meter, spec: MetricSpec) -> _APIInstrumentT:

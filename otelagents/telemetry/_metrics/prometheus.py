@@ -34,6 +34,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.samples import Exemplar as PromExemplar
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
+from typing_extensions import Self
 
 from otelagents.telemetry._metrics.engine import (
     AttrValue,
@@ -45,14 +46,14 @@ from otelagents.telemetry._metrics.engine import (
 )
 from otelagents.telemetry.semconv import prometheus_label
 
-__all__ = ["PrometheusCollector", "MetricsServer", "MetricsPortInUseError", "le_label"]
+__all__ = ["MetricsPortInUseError", "MetricsServer", "PrometheusCollector", "le_label"]
 
 _UNITS = ("seconds", "bytes", "milliseconds")
 
 
 def le_label(bound: float) -> str:
     """The ``le`` label value this exporter writes for a bucket bound (e.g. ``0.5`` -> ``"0.5"``)."""
-    return floatToGoString(bound)
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]
 
 
 def _label_value(value: AttrValue) -> str:
@@ -178,7 +179,7 @@ class MetricsServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
-    def start(self) -> MetricsServer:
+    def start(self) -> Self:
         with self._lock:
             if self._server is not None:
                 return self
@@ -209,7 +210,7 @@ class MetricsServer:
         server.server_close()
         thread.join(timeout=1.0)
 
-    def __enter__(self) -> MetricsServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
