@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
 from dashboards import generate
-from dashboards._gen import checks, lint, promql, provisioning
+from dashboards._gen import checks, lint, promql, provisioning, scan
 from otelagents.telemetry import semconv
 from otelagents.telemetry._metrics.engine import MetricsEngine
 from otelagents.telemetry._metrics.prometheus import MetricsServer, PrometheusCollector
@@ -128,7 +128,7 @@ def test_every_query_reads_series_and_labels_the_exporter_writes() -> None:
     exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
     recorded = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
     for expr in exprs:
-        for sel in checks.selectors(expr):
+        for sel in scan.selectors(expr):
             if sel.name in recorded or sel.name in checks.BUILTIN_SERIES:
                 continue
             assert sel.name in exposed, f"{sel.name} (in {expr}) is not in the exposition"
