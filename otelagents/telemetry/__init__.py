@@ -1,0 +1,48 @@
+"""OpenTelemetry for otelagents: GenAI-convention spans and token-stream metrics for every run.
+
+Two ways in:
+
+* your application already configures OpenTelemetry: ``otelagents.telemetry.instrument()`` observes every
+  run through the global tracer and meter providers (or pass ``tracer_provider=`` / ``meter_provider=``);
+* it does not: ``otelagents.telemetry.setup()`` builds a tracer provider, a metrics engine served on
+  ``/metrics`` and, given an endpoint, OTLP export of both, then instruments; it returns a handle to
+  flush and shut down.
+
+Per run, add ``RunConfig(observers=[Telemetry(...)])`` instead of a global registration. Importing this
+package is free: nothing is imported from OpenTelemetry until one of these names is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from otelagents.telemetry._metrics import MetricsEngine, OTelAPISink
+    from otelagents.telemetry._observer import Telemetry, instrument, uninstrument
+    from otelagents.telemetry.setup import TelemetryHandle, setup
+
+__all__ = ["MetricsEngine", "OTelAPISink", "Telemetry", "TelemetryHandle", "instrument", "setup", "uninstrument"]
+
+_LAZY = {
+    "Telemetry": "otelagents.telemetry._observer",
+    "instrument": "otelagents.telemetry._observer",
+    "uninstrument": "otelagents.telemetry._observer",
+    "setup": "otelagents.telemetry.setup",
+    "TelemetryHandle": "otelagents.telemetry.setup",
+    "MetricsEngine": "otelagents.telemetry._metrics",
+    "OTelAPISink": "otelagents.telemetry._metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'otelagents.telemetry' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -253,3 +253,35 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
 )
 
 METRICS_BY_NAME: Final = {spec.name: spec for spec in METRICS}
+
+
+# =====================================================================================================
+# Telemetry observer names (added by the otelagents.telemetry observer; names the conventions define
+# as values, plus a few of our own). Kept in a separate block so the table above stays easy to review.
+# =====================================================================================================
+
+# Instrumentation scope of otelagents' tracer and meter.
+SCOPE_NAME: Final = "otelagents"
+
+# Attribute values.
+TOOL_TYPE_FUNCTION: Final = "function"
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+FINISH_REASON_STOP: Final = "stop"
+FINISH_REASON_TOOL_CALLS: Final = "tool_calls"
+OUTPUT_TYPE_TEXT: Final = "text"
+OUTPUT_TYPE_JSON: Final = "json"
+
+# The attribute key of the otelagents.info gauge.
+INFO_VERSION: Final = "version"
+
+# Set (true) on a tool span whose error was reported to the model as the tool's output: the span has
+# status ERROR and error.type, but the run went on.
+OTELAGENTS_ERROR_HANDLED: Final = "otelagents.error.handled"
+
+# OpenTelemetry exception event (used when content capture is off: the type only, no message).
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+
+# Content capture switch (defined by the OpenTelemetry Python GenAI instrumentations, not semconv).
+ENV_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

@@ -1,0 +1,424 @@
+"""``Telemetry``: the run observer that turns runs into GenAI-convention spans and metrics.
+
+One trace per run, shaped like this (all children of the caller's current span, if any)::
+
+    invoke_workflow {workflow}            INTERNAL  the whole run
+      invoke_agent {agent}                INTERNAL  one per agent segment (a handoff starts the next one)
+        chat {model}                      CLIENT    one per model call
+        execute_tool {tool}               INTERNAL  one per tool call (parallel calls are siblings)
+        execute_tool transfer_to_{agent}  INTERNAL  a handoff
+      invoke_agent {next agent}
+        ...
+
+Handoffs. The GenAI conventions define no handoff span yet. We follow the open proposal
+(semantic-conventions-genai PR #98): a handoff is the tool call the model made, so it is an
+``execute_tool`` span named after the handoff tool (``transfer_to_<agent>``), under the agent that handed
+off, with ``gen_ai.agent.handoff.source.name`` and ``gen_ai.agent.handoff.target.name``. The next agent's
+``invoke_agent`` span is a sibling of the previous one under the run.
+
+Current span. The run, agent and model-call spans are current in the run's task while they are open (so
+spans that user hooks, instructions callables or an HTTP client instrumentation open there nest under
+them); each tool span is current inside its own tool task, so spans a tool opens nest under
+``execute_tool``. The consumer iterating ``stream_events()`` runs in its own task and never sees them.
+
+Every span ends exactly once, child first and the root last, on every path: success, failure,
+``cancel()`` (immediate or after the turn), a consumer that stops iterating, task cancellation. The run's
+end also ends anything still open, defensively. Errors and content follow ``_spans`` and ``_content``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from time import perf_counter
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, TracerProvider, set_span_in_context
+
+from otelagents import __version__
+from otelagents._observing import add_run_observer, remove_run_observer
+from otelagents.agent import Agent
+from otelagents.observer import (
+    NOOP_RUN,
+    AgentObservation,
+    HandoffInfo,
+    HandoffObservation,
+    ModelCallInfo,
+    ModelCallObservation,
+    Outcome,
+    RunInfo,
+    RunObservation,
+    RunObserver,
+    ToolCallInfo,
+    ToolObservation,
+)
+from otelagents.telemetry import semconv as sc
+from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env, cut_text, tool_result_text
+from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
+from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
+from otelagents.telemetry._stream_stats import ModelCallTelemetry
+
+logger = logging.getLogger("otelagents.telemetry")
+
+
+class UnfinishedOperation(Exception):
+    """Set on a span that was still open when its run ended without failing (a bug, never expected)."""
+
+
+class Telemetry(RunObserver):
+    """Observes runs: spans through ``tracer_provider``, metrics into ``metrics`` or ``meter_provider``.
+
+    ``tracer_provider``: default, the global one (a no-op until the application configures an SDK).
+    ``metrics``: a ``MetricsEngine`` (the fast path ``setup()`` uses) or any object of the same shape;
+    default, an ``OTelAPISink`` over ``meter_provider`` (default, the global one).
+    ``capture_content``: ``None`` follows the environment and ``RunConfig.trace_include_sensitive_data``;
+    ``True`` always captures; ``False`` never does. ``content_max_length``: characters per content value.
+    ``stall_threshold_s``: an output-chunk gap longer than this counts as a stall.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: Any = None,
+        metrics: MetricsSink | None = None,
+        *,
+        capture_content: bool | None = None,
+        content_max_length: int = DEFAULT_MAX_LENGTH,
+        stall_threshold_s: float = 0.5,
+    ) -> None:
+        if not isinstance(content_max_length, int) or content_max_length < 16:
+            raise ValueError(f"content_max_length must be an int of at least 16 characters, not {content_max_length!r}")
+        if not stall_threshold_s > 0:
+            raise ValueError(f"stall_threshold_s must be a positive number of seconds, not {stall_threshold_s!r}")
+        if capture_content not in (None, True, False):
+            raise ValueError(f"capture_content must be True, False or None (follow the environment), "
+                             f"not {capture_content!r}")
+        self.tracer = trace.get_tracer(sc.SCOPE_NAME, __version__, tracer_provider=tracer_provider)
+        if metrics is None:
+            from otelagents.telemetry._metrics import OTelAPISink
+
+            metrics = OTelAPISink(meter_provider)
+        self.metrics = metrics
+        self.instruments = Instruments(metrics)
+        self.instruments.set_info(__version__)
+        self.capture_content = capture_content
+        self.content_max_length = content_max_length
+        self.stall_threshold_s = float(stall_threshold_s)
+
+    def run_started(self, run: RunInfo) -> RunObservation:
+        if run.run_config.tracing_disabled:
+            return NOOP_RUN
+        return RunTelemetry(self, run, self._capture(run))
+
+    def _capture(self, run: RunInfo) -> bool:
+        if self.capture_content is not None:
+            return self.capture_content
+        return bool(run.include_sensitive_data) or capture_from_env()
+
+    def inject(self, carrier: dict[str, str], context: Context) -> None:
+        """Write the propagation headers (W3C ``traceparent`` by default) for ``context`` into ``carrier``."""
+        propagate.inject(carrier, context=context)
+
+
+def _attr_value(value: Any) -> Any:
+    return value if isinstance(value, (str, bool, int, float)) else str(value)
+
+
+class RunTelemetry(RunObservation):
+    """One run: the root span, the shared settings, and every child still open."""
+
+    def __init__(self, telemetry: Telemetry, info: RunInfo, capture: bool) -> None:
+        self.telemetry = telemetry
+        self.tracer = telemetry.tracer
+        self.instruments = telemetry.instruments
+        self.capture = capture
+        self.max_length = telemetry.content_max_length
+        self.stall_threshold_s = telemetry.stall_threshold_s
+        self.stack = SpanStack()
+        self._open: dict[int, Any] = {}
+        self._done = False
+        self.input_tokens = self.output_tokens = 0
+        self.has_usage = False
+        config = info.run_config
+        self.workflow_name = config.workflow_name
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+                                 sc.GEN_AI_WORKFLOW_NAME: config.workflow_name}
+        if config.group_id:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = config.group_id
+        for key, value in (config.trace_metadata or {}).items():
+            attrs[sc.OTELAGENTS_METADATA_PREFIX + str(key)] = _attr_value(value)
+        self.span: Span = self.tracer.start_span(f"{sc.OP_INVOKE_WORKFLOW} {config.workflow_name}",
+                                                 kind=SpanKind.INTERNAL, attributes=attrs)
+        self.exemplar = exemplar_of(self.span)
+        self.stack.push(self, self.span)
+        self.started = perf_counter()
+
+    def track(self, observation: Any) -> None:
+        self._open[id(observation)] = observation
+
+    def untrack(self, observation: Any) -> None:
+        self._open.pop(id(observation), None)
+
+    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+        self.has_usage = True
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+
+    def agent_started(self, agent: Agent[Any], turn: int) -> AgentObservation:
+        return AgentTelemetry(self, agent)
+
+    def ended(self, outcome: Outcome) -> None:
+        if self._done:
+            return
+        self._done = True
+        now = perf_counter()
+        leftover = outcome if not outcome.ok else Outcome(error=UnfinishedOperation(
+            "this operation had not ended when its run ended"))
+        for observation in reversed(list(self._open.values())):  # newest (innermost) first
+            observation.abandon(leftover)
+        self._open.clear()
+        self.stack.pop_all()
+        span = self.span
+        if self.has_usage and span.is_recording():
+            span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
+                                 sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})
+        error = end_span(span, outcome, capture=self.capture, max_length=self.max_length)
+        base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_WORKFLOW),
+                           (sc.GEN_AI_WORKFLOW_NAME, self.workflow_name))
+        self.instruments.histogram(sc.METRIC_INVOKE_WORKFLOW_DURATION, with_error(base, error)).record(
+            now - self.started, self.exemplar)
+        if error is not None:
+            self.instruments.counter(sc.METRIC_ERRORS, ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_WORKFLOW),
+                                                        (sc.ERROR_TYPE, error))).add(1, self.exemplar)
+
+
+class AgentTelemetry(AgentObservation):
+    """One agent segment: the ``invoke_agent`` span, parent of the segment's model calls and tools."""
+
+    def __init__(self, run: RunTelemetry, agent: Agent[Any]) -> None:
+        self.run = run
+        self.agent = agent
+        self.provider: str | None = None
+        self.input_tokens = self.output_tokens = 0
+        self.has_usage = False
+        self._done = False
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent.name}
+        if agent.handoff_description:
+            attrs[sc.GEN_AI_AGENT_DESCRIPTION] = agent.handoff_description
+        self.span: Span = run.tracer.start_span(f"{sc.OP_INVOKE_AGENT} {agent.name}",
+                                                context=set_span_in_context(run.span),
+                                                kind=SpanKind.INTERNAL, attributes=attrs)
+        self.exemplar = exemplar_of(self.span)
+        run.track(self)
+        run.stack.push(self, self.span)
+        self.started = perf_counter()
+
+    def model_call_seen(self, call: ModelCallInfo) -> None:
+        if self.provider is None:
+            self.provider = call.model.provider_name
+            if self.span.is_recording():
+                self.span.set_attributes({sc.GEN_AI_PROVIDER_NAME: call.model.provider_name,
+                                          sc.GEN_AI_REQUEST_MODEL: call.model.request_model})
+
+    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+        self.has_usage = True
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.run.add_usage(input_tokens, output_tokens)
+
+    def model_call_started(self, call: ModelCallInfo) -> ModelCallObservation:
+        return ModelCallTelemetry(self.run, self, call)
+
+    def tool_started(self, call: ToolCallInfo) -> ToolObservation:
+        return ToolTelemetry(self, call)
+
+    def handoff_started(self, handoff: HandoffInfo) -> HandoffObservation:
+        return HandoffTelemetry(self, handoff)
+
+    def abandon(self, outcome: Outcome) -> None:
+        self.ended(outcome)
+
+    def ended(self, outcome: Outcome) -> None:
+        if self._done:
+            return
+        self._done = True
+        now = perf_counter()
+        run, span = self.run, self.span
+        run.stack.pop(self)
+        run.untrack(self)
+        if self.has_usage and span.is_recording():
+            span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
+                                 sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})
+        error = end_span(span, outcome, capture=run.capture, max_length=run.max_length)
+        base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT), (sc.GEN_AI_AGENT_NAME, self.agent.name))
+        if self.provider is not None:
+            base += ((sc.GEN_AI_PROVIDER_NAME, self.provider),)
+        run.instruments.histogram(sc.METRIC_INVOKE_AGENT_DURATION, with_error(base, error)).record(
+            now - self.started, self.exemplar)
+        if error is not None:
+            run.instruments.counter(sc.METRIC_ERRORS, ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT),
+                                                       (sc.GEN_AI_AGENT_NAME, self.agent.name),
+                                                       (sc.ERROR_TYPE, error))).add(1, self.exemplar)
+
+
+class _Activation:
+    """Makes a span current for a ``with`` block (attach and detach in the same task and context)."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._token: Any = None
+
+    def __enter__(self) -> Span:
+        self._token = otel_context.attach(set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            otel_context.detach(token)
+
+
+class _ToolSpan:
+    """Shared by tool calls and handoffs: an ``execute_tool`` span under the agent, and its metrics."""
+
+    def __init__(self, agent: AgentTelemetry, name: str, call_id: str, description: str | None,
+                 extra: dict[str, Any]) -> None:
+        self.agent = agent
+        self.run = agent.run
+        self.name = name
+        self._done = False
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
+                                 sc.GEN_AI_TOOL_CALL_ID: call_id, sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
+        if description:
+            attrs[sc.GEN_AI_TOOL_DESCRIPTION] = description
+        attrs.update(extra)
+        self.span: Span = self.run.tracer.start_span(f"{sc.OP_EXECUTE_TOOL} {name}",
+                                                     context=set_span_in_context(agent.span),
+                                                     kind=SpanKind.INTERNAL, attributes=attrs)
+        self.exemplar = exemplar_of(self.span)
+        self.started = perf_counter()
+
+    def finish(self, outcome: Outcome) -> str | None:
+        """End the span and record the duration; returns the error type. Idempotent (None when repeated)."""
+        if self._done:
+            return None
+        self._done = True
+        now = perf_counter()
+        run = self.run
+        error = end_span(self.span, outcome, capture=run.capture, max_length=run.max_length)
+        agent_name = self.agent.agent.name
+        base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL), (sc.GEN_AI_TOOL_NAME, self.name),
+                           (sc.GEN_AI_TOOL_TYPE, sc.TOOL_TYPE_FUNCTION), (sc.GEN_AI_AGENT_NAME, agent_name))
+        run.instruments.histogram(sc.METRIC_EXECUTE_TOOL_DURATION, with_error(base, error)).record(
+            now - self.started, self.exemplar)
+        if error is not None:
+            run.instruments.counter(sc.METRIC_ERRORS, ((sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL),
+                                                       (sc.GEN_AI_AGENT_NAME, agent_name),
+                                                       (sc.ERROR_TYPE, error))).add(1, self.exemplar)
+        return error
+
+
+class ToolTelemetry(ToolObservation):
+    def __init__(self, agent: AgentTelemetry, call: ToolCallInfo) -> None:
+        run = agent.run
+        extra: dict[str, Any] = {}
+        if run.capture:
+            extra[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = cut_text(call.arguments or "", run.max_length)
+        self._tool = _ToolSpan(agent, call.tool.name, call.call_id, call.tool.description, extra)
+        run.track(self)
+
+    def activate(self) -> _Activation:
+        return _Activation(self._tool.span)
+
+    def abandon(self, outcome: Outcome) -> None:
+        self.ended(outcome)
+
+    def ended(self, outcome: Outcome) -> None:
+        tool = self._tool
+        tool.run.untrack(self)
+        if tool.run.capture and not tool._done and outcome.output is not None and tool.span.is_recording():
+            tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT,
+                                    cut_text(tool_result_text(outcome.output), tool.run.max_length))
+        tool.finish(outcome)
+
+
+class HandoffTelemetry(HandoffObservation):
+    def __init__(self, agent: AgentTelemetry, info: HandoffInfo) -> None:
+        self._source, self._target = info.from_agent.name, info.to_agent.name
+        extra = {sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME: self._source,
+                 sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME: self._target}
+        description = info.handoff.tool_description if info.handoff is not None else None
+        self._tool = _ToolSpan(agent, info.tool_name, info.call_id, description, extra)
+        agent.run.track(self)
+
+    def abandon(self, outcome: Outcome) -> None:
+        self.ended(outcome)
+
+    def ended(self, outcome: Outcome) -> None:
+        tool = self._tool
+        tool.run.untrack(self)
+        already = tool._done
+        error = tool.finish(outcome)
+        if not already and error is None:
+            tool.run.instruments.counter(sc.METRIC_HANDOFFS, (
+                (sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME, self._source),
+                (sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME, self._target))).add(1, tool.exemplar)
+
+
+# --- global registration ------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_installed: Telemetry | None = None
+
+
+def instrument(**kwargs: Any) -> Telemetry:
+    """Observe every run with a ``Telemetry(**kwargs)``; idempotent (a second call returns the first one).
+
+    Uses the global tracer and meter providers unless given others. Call ``uninstrument()`` first to
+    change the settings.
+    """
+    global _installed
+    with _lock:
+        if _installed is not None:
+            if kwargs:
+                logger.warning("otelagents.telemetry.instrument() was already called; the new arguments are "
+                               "ignored. Call uninstrument() first to change them.")
+            return _installed
+        telemetry = Telemetry(**kwargs)
+        add_run_observer(telemetry)
+        _installed = telemetry
+        return telemetry
+
+
+def install(telemetry: Telemetry) -> Telemetry:
+    """Make ``telemetry`` the globally registered observer, replacing an earlier one."""
+    global _installed
+    with _lock:
+        if _installed is not None and _installed is not telemetry:
+            remove_run_observer(_installed)
+        add_run_observer(telemetry)
+        _installed = telemetry
+        return telemetry
+
+
+def uninstrument(telemetry: Telemetry | None = None) -> None:
+    """Stop observing runs globally (only ``telemetry``, if given and registered). Idempotent."""
+    global _installed
+    with _lock:
+        current = _installed
+        if current is None or (telemetry is not None and telemetry is not current):
+            if telemetry is not None:
+                remove_run_observer(telemetry)
+            return
+        remove_run_observer(current)
+        _installed = None
+
+
+def installed() -> Telemetry | None:
+    """The globally registered ``Telemetry``, if any."""
+    return _installed

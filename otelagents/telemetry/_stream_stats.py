@@ -1,0 +1,242 @@
+"""One model call: the ``chat {model}`` span and the token-stream metrics.
+
+The hot path is :meth:`ModelCallTelemetry.event`, called for every streamed event: a ``perf_counter()``,
+one dict look-up on the event type, and for output-bearing deltas an append to a list of timestamps.
+OpenTelemetry is never touched per event; everything else happens once, in :meth:`ended`.
+
+Timing (monotonic clock, from ``model_call_started``, i.e. just before the request is sent):
+
+* time to first chunk: the first event of any kind (``response.created`` for the Responses API);
+* time to first token: the first output-bearing delta (``response.output_text.delta``,
+  ``response.refusal.delta``, ``response.function_call_arguments.delta``,
+  ``response.reasoning_text.delta``, ``response.reasoning_summary_text.delta``);
+* time per output chunk: every gap between consecutive output-bearing deltas (chunks - 1 values, recorded
+  in one ``record_many`` with the chat span as exemplar); gaps longer than the stall threshold count as
+  stalls;
+* output tokens per second: (output tokens - 1) / (last output chunk - first output chunk), when at
+  least two output chunks arrived and the usage is known. The first chunk's token arrived at the start
+  of the window, so it is not part of the rate;
+* duration: to the last event on success, to the moment the failure was reported otherwise.
+
+Token usage is reported (span attributes and ``gen_ai.client.token.usage``) only when the stream carried it.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind, set_span_in_context
+
+from otelagents.items import ModelResponse
+from otelagents.observer import ModelCallInfo, ModelCallObservation, Outcome
+from otelagents.telemetry import semconv as sc
+from otelagents.telemetry._content import input_messages, json_within, output_messages, system_instructions
+from otelagents.telemetry._instruments import AttrItems, with_error
+from otelagents.telemetry._spans import end_span, exemplar_of
+
+if TYPE_CHECKING:
+    from otelagents.telemetry._observer import AgentTelemetry, RunTelemetry
+
+OUTPUT_DELTAS = frozenset((
+    "response.output_text.delta",
+    "response.refusal.delta",
+    "response.function_call_arguments.delta",
+    "response.reasoning_text.delta",
+    "response.reasoning_summary_text.delta",
+))
+_DELTA, _TERMINAL, _CREATED = 1, 2, 3
+_KINDS: dict[str, int] = {name: _DELTA for name in OUTPUT_DELTAS}
+_KINDS.update({"response.completed": _TERMINAL, "response.failed": _TERMINAL,
+               "response.incomplete": _TERMINAL, "error": _TERMINAL, "response.created": _CREATED})
+_kind_of = _KINDS.get
+
+_REQUEST_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+)
+
+
+def _start_attributes(call: ModelCallInfo) -> dict[str, Any]:
+    model = call.model
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+        sc.GEN_AI_PROVIDER_NAME: model.provider_name,
+        sc.GEN_AI_REQUEST_MODEL: model.request_model,
+        sc.GEN_AI_REQUEST_STREAM: True,
+        sc.GEN_AI_OUTPUT_TYPE: sc.OUTPUT_TYPE_JSON if call.output_type else sc.OUTPUT_TYPE_TEXT,
+        sc.OTELAGENTS_TURN: call.turn,
+    }
+    if model.server_address:
+        attrs[sc.SERVER_ADDRESS] = model.server_address
+    if model.server_port is not None:
+        attrs[sc.SERVER_PORT] = model.server_port
+    if model.api:
+        attrs[sc.OPENAI_API_TYPE] = model.api
+    for field, key in _REQUEST_PARAMS:
+        value = getattr(call.settings, field, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            attrs[key] = value
+    return attrs
+
+
+def _finish_reason(response: ModelResponse | None, terminal: Any) -> str:
+    if response is not None:
+        for item in response.output:
+            if getattr(item, "type", None) == "function_call":
+                return sc.FINISH_REASON_TOOL_CALLS
+        return sc.FINISH_REASON_STOP
+    if terminal is not None and terminal.type == "response.incomplete":
+        details = getattr(terminal.response, "incomplete_details", None)
+        reason = getattr(details, "reason", None)
+        if reason:
+            return str(reason)
+    return sc.FINISH_REASON_ERROR
+
+
+class ModelCallTelemetry(ModelCallObservation):
+    __slots__ = ("_run", "_agent", "_call", "_span", "_exemplar", "_started", "_first", "_last", "_deltas",
+                 "_terminal", "_created", "_done")
+
+    def __init__(self, run: RunTelemetry, agent: AgentTelemetry, call: ModelCallInfo) -> None:
+        self._run = run
+        self._agent = agent
+        self._call = call
+        self._deltas: list[float] = []
+        self._first = 0.0
+        self._last = 0.0
+        self._terminal: Any = None
+        self._created: Any = None
+        self._done = False
+        span = run.tracer.start_span(
+            f"{sc.OP_CHAT} {call.model.request_model}", context=set_span_in_context(agent.span),
+            kind=SpanKind.CLIENT, attributes=_start_attributes(call),
+        )
+        self._span = span
+        self._exemplar = exemplar_of(span)
+        if run.capture and span.is_recording():
+            limit = run.max_length
+            if call.system_instructions:
+                span.set_attribute(sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+                                   json_within(system_instructions(call.system_instructions), limit))
+            span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, json_within(input_messages(call.input), limit))
+        run.track(self)
+        run.stack.push(self, span)
+        agent.model_call_seen(call)
+        self._started = perf_counter()
+
+    def request_headers(self) -> dict[str, str]:
+        carrier: dict[str, str] = {}
+        self._run.telemetry.inject(carrier, set_span_in_context(self._span))
+        return carrier
+
+    def event(self, event: Any) -> None:
+        now = perf_counter()
+        kind = _kind_of(event.type)
+        if kind == _DELTA:
+            self._deltas.append(now)
+        elif kind is not None:
+            if kind == _TERMINAL:
+                self._terminal = event
+            else:
+                self._created = event
+        if not self._first:
+            self._first = now
+        self._last = now
+
+    def abandon(self, outcome: Outcome) -> None:
+        self.ended(None, outcome)
+
+    def ended(self, response: ModelResponse | None, outcome: Outcome) -> None:
+        if self._done:
+            return
+        self._done = True
+        now = perf_counter()
+        run, span, call = self._run, self._span, self._call
+        run.stack.pop(self)
+        run.untrack(self)
+        terminal = self._terminal
+        raw = response.raw if response is not None else getattr(terminal, "response", None)
+        created = getattr(self._created, "response", None)
+        response_model = getattr(raw, "model", None) or getattr(created, "model", None)
+        response_id = getattr(raw, "id", None) or getattr(created, "id", None)
+        usage = getattr(raw, "usage", None)
+        input_tokens = output_tokens = None
+        if usage is not None:
+            input_tokens = int(getattr(usage, "input_tokens", 0) or 0)
+            output_tokens = int(getattr(usage, "output_tokens", 0) or 0)
+            self._agent.add_usage(input_tokens, output_tokens)
+        deltas, started = self._deltas, self._started
+        finish = _finish_reason(response, terminal)
+        if span.is_recording():
+            attrs: dict[str, Any] = {sc.GEN_AI_RESPONSE_FINISH_REASONS: (finish,),
+                                     sc.OTELAGENTS_OUTPUT_CHUNKS: len(deltas)}
+            if response_model:
+                attrs[sc.GEN_AI_RESPONSE_MODEL] = str(response_model)
+            if response_id:
+                attrs[sc.GEN_AI_RESPONSE_ID] = str(response_id)
+            if self._first:
+                attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first - started
+            if deltas:
+                attrs[sc.OTELAGENTS_TIME_TO_FIRST_TOKEN] = deltas[0] - started
+            if usage is not None:
+                attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+                attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+                cached = getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", 0) or 0
+                reasoning = getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", 0) or 0
+                if cached:
+                    attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = int(cached)
+                if reasoning:
+                    attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = int(reasoning)
+            if run.capture and response is not None:
+                attrs[sc.GEN_AI_OUTPUT_MESSAGES] = json_within(output_messages(response.output, finish),
+                                                               run.max_length)
+            span.set_attributes(attrs)
+        error = end_span(span, outcome, capture=run.capture, max_length=run.max_length)
+        model = call.model
+        base: AttrItems = (
+            (sc.GEN_AI_OPERATION_NAME, sc.OP_CHAT),
+            (sc.GEN_AI_PROVIDER_NAME, model.provider_name),
+            (sc.GEN_AI_REQUEST_MODEL, model.request_model),
+            (sc.GEN_AI_AGENT_NAME, call.agent.name),
+        )
+        if response_model:
+            base += ((sc.GEN_AI_RESPONSE_MODEL, str(response_model)),)
+        if model.server_address:
+            base += ((sc.SERVER_ADDRESS, model.server_address),)
+        if model.server_port is not None:
+            base += ((sc.SERVER_PORT, model.server_port),)
+        self._record(base, error, now, usage is not None, input_tokens or 0, output_tokens or 0)
+
+    def _record(self, base: AttrItems, error: str | None, now: float, has_usage: bool, input_tokens: int,
+                output_tokens: int) -> None:
+        metrics, exemplar, started, deltas = self._run.instruments, self._exemplar, self._started, self._deltas
+        end = self._last if error is None and self._last else now
+        metrics.histogram(sc.METRIC_OPERATION_DURATION, with_error(base, error)).record(end - started, exemplar)
+        if has_usage:
+            metrics.histogram(sc.METRIC_TOKEN_USAGE, base + ((sc.GEN_AI_TOKEN_TYPE, sc.TOKEN_TYPE_INPUT),)).record(
+                input_tokens, exemplar)
+            metrics.histogram(sc.METRIC_TOKEN_USAGE, base + ((sc.GEN_AI_TOKEN_TYPE, sc.TOKEN_TYPE_OUTPUT),)).record(
+                output_tokens, exemplar)
+        if self._first:
+            metrics.histogram(sc.METRIC_TIME_TO_FIRST_CHUNK, base).record(self._first - started, exemplar)
+        if deltas:
+            metrics.histogram(sc.METRIC_TIME_TO_FIRST_TOKEN, base).record(deltas[0] - started, exemplar)
+        if len(deltas) >= 2:
+            gaps = [b - a for a, b in zip(deltas, deltas[1:])]
+            metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
+            threshold = self._run.stall_threshold_s
+            stalls = sum(1 for gap in gaps if gap > threshold)
+            if stalls:
+                metrics.counter(sc.METRIC_STALLS, base).add(stalls, exemplar)
+            window = deltas[-1] - deltas[0]
+            if has_usage and output_tokens > 1 and window > 0:
+                metrics.histogram(sc.METRIC_OUTPUT_TOKENS_PER_SECOND, base).record(
+                    (output_tokens - 1) / window, exemplar)
+        if error is not None:
+            metrics.counter(sc.METRIC_ERRORS, (
+                (sc.GEN_AI_OPERATION_NAME, sc.OP_CHAT), (sc.GEN_AI_AGENT_NAME, self._call.agent.name),
+                (sc.ERROR_TYPE, error))).add(1, exemplar)

@@ -1,0 +1,329 @@
+"""``setup()``: telemetry in one call, for applications that do not configure OpenTelemetry themselves.
+
+    from otelagents.telemetry import setup
+    handle = setup(service_name="my-agent", otlp_endpoint="http://127.0.0.1:4317")
+    ...                      # runs are traced; metrics on http://127.0.0.1:9464/metrics
+    handle.shutdown()        # also runs at interpreter exit
+
+What it builds:
+
+* a ``TracerProvider`` (resource from ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` plus
+  ``service_name``; sampler from ``OTEL_TRACES_SAMPLER``) with a ``BatchSpanProcessor`` exporting over OTLP
+  when an endpoint is configured, and to the console with ``console=True``. It is installed as the global
+  provider, unless the application already set one: then that one is used and left alone;
+* a ``MetricsEngine`` served on ``/metrics`` (``prometheus=True``; host and port from the arguments, else
+  ``OTEL_EXPORTER_PROMETHEUS_HOST`` / ``_PORT``, else 127.0.0.1:9464) and pushed over OTLP when an endpoint
+  is configured (every ``metrics_interval_s``, else ``OTEL_METRIC_EXPORT_INTERVAL`` ms, else 60 s);
+* a ``Telemetry`` observer over both, registered for every run (``instrument=True``).
+
+OTLP is configured only when ``otlp_endpoint`` is given or ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the
+signal-specific ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT``) is set. The protocol is ``otlp_protocol``,
+else ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL``, else ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``grpc``;
+``http/protobuf`` appends ``/v1/traces`` and ``/v1/metrics`` to the base endpoint. Headers, timeout and
+compression come from the usual ``OTEL_EXPORTER_OTLP_*`` variables. ``OTEL_SDK_DISABLED=true`` makes
+``setup()`` configure nothing and return a no-op handle.
+
+Shutdown is bounded (a collector that hangs costs at most ``timeout_s``) and idempotent, and is registered
+with ``atexit`` so that short scripts do not lose their last spans.
+
+Note: this module shares its name with the function. So that ``otelagents.telemetry.setup(...)`` works
+however it was imported, the module object itself is callable and forwards to :func:`setup`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+import types
+from typing import Any, Callable
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
+from otelagents.telemetry._observer import Telemetry, install, uninstrument
+
+__all__ = ["TelemetryHandle", "setup"]
+
+logger = logging.getLogger("otelagents.telemetry")
+
+_PROTOCOLS = ("grpc", "http/protobuf")
+_DEFAULT_PROMETHEUS_HOST = "127.0.0.1"
+_DEFAULT_PROMETHEUS_PORT = 9464
+_DEFAULT_INTERVAL_S = 60.0
+
+
+class TelemetryHandle:
+    """What ``setup()`` built. Every attribute is None in the no-op handle (``OTEL_SDK_DISABLED=true``)."""
+
+    def __init__(self, telemetry: Telemetry | None = None, tracer_provider: Any = None,
+                 engine: MetricsEngine | None = None, metrics_server: MetricsServer | None = None,
+                 bridges: tuple[OTLPMetricsBridge, ...] = (), owns_tracer_provider: bool = False) -> None:
+        self.telemetry = telemetry
+        self.tracer_provider = tracer_provider
+        self.engine = engine
+        self.metrics_server = metrics_server
+        self.metrics_exporters = bridges
+        self.owns_tracer_provider = owns_tracer_provider
+        self._lock = threading.Lock()
+        self._shut_down = False
+        atexit.register(self._at_exit)
+
+    @property
+    def enabled(self) -> bool:
+        return self.telemetry is not None
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
+    def force_flush(self, timeout_s: float = 5.0) -> bool:
+        """Export pending spans and a metrics snapshot now. Returns whether everything was exported in time."""
+        deadline = time.monotonic() + timeout_s
+        ok = True
+        provider = self.tracer_provider
+        if provider is not None and hasattr(provider, "force_flush"):
+            ok = _bounded(lambda: provider.force_flush(int(timeout_s * 1000)), timeout_s, "force_flush") and ok
+        for bridge in self.metrics_exporters:
+            ok = bridge.export_now(max(deadline - time.monotonic(), 0.0)) and ok
+        return ok
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop observing runs, flush and close everything ``setup()`` started, within ``timeout_s``."""
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        atexit.unregister(self._at_exit)
+        deadline = time.monotonic() + timeout_s
+        if self.telemetry is not None:
+            uninstrument(self.telemetry)
+        provider = self.tracer_provider
+        if provider is not None:
+            if self.owns_tracer_provider:
+                done = _bounded(provider.shutdown, timeout_s, "tracer provider shutdown")
+            else:
+                done = _bounded(lambda: provider.force_flush(int(timeout_s * 1000)), timeout_s, "force_flush")
+            if not done:
+                logger.warning("otelagents telemetry: spans were not exported within %.1f s at shutdown; "
+                               "is the OTLP endpoint reachable?", timeout_s)
+        for bridge in self.metrics_exporters:
+            bridge.shutdown(max(deadline - time.monotonic(), 0.1))
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+        global _active
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def _at_exit(self) -> None:
+        try:
+            self.shutdown()
+        except Exception:  # never raise at interpreter exit
+            logger.exception("otelagents telemetry shutdown at exit failed")
+
+    def __repr__(self) -> str:
+        server = self.metrics_server.url if self.metrics_server is not None else None
+        return (f"TelemetryHandle(enabled={self.enabled}, metrics={server!r}, "
+                f"otlp_metrics={len(self.metrics_exporters)}, shut_down={self._shut_down})")
+
+
+def _bounded(target: Callable[[], object], timeout_s: float, what: str) -> bool:
+    """Run ``target`` on a daemon thread; give up waiting after ``timeout_s``. Returns whether it finished."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except Exception as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name=f"otelagents-{what}", daemon=True)
+    thread.start()
+    thread.join(max(timeout_s, 0.0))
+    if failed:
+        logger.warning("otelagents telemetry: %s failed: %r", what, failed[0])
+    return not thread.is_alive() and not failed
+
+
+_active_lock = threading.Lock()
+_active: TelemetryHandle | None = None
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def _protocol(signal: str, given: str | None) -> str:
+    source = "otlp_protocol"
+    value = given
+    if value is None:
+        for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+            value, source = _env(name), name
+            if value is not None:
+                break
+    protocol = (value or "grpc").strip().lower()
+    if protocol not in _PROTOCOLS:
+        raise ValueError(f"OTLP protocol {value!r} (from {source}) is not supported: use 'grpc' or "
+                         f"'http/protobuf'")
+    return protocol
+
+
+def _endpoint(signal: str, given: str | None, protocol: str) -> str | None:
+    base = given
+    if base is None:
+        specific = _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+        if specific is not None:
+            return specific  # used verbatim, as the OpenTelemetry specification says
+        base = _env("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if base is None:
+            return None
+    if "://" not in base:
+        base = "http://" + base
+    if protocol == "grpc":
+        return base
+    base = base.rstrip("/")
+    for suffix in ("/v1/traces", "/v1/metrics"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    return f"{base}/v1/{signal}"
+
+
+def _span_exporter(protocol: str, endpoint: str) -> SpanExporter:
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GRPCSpanExporter
+
+        return GRPCSpanExporter(endpoint=endpoint)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
+
+    return HTTPSpanExporter(endpoint=endpoint)
+
+
+def _metric_exporter(protocol: str, endpoint: str) -> Any:
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GRPCExporter
+
+        return GRPCExporter(endpoint=endpoint)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPExporter
+
+    return HTTPExporter(endpoint=endpoint)
+
+
+def _interval(given: float | None) -> float:
+    if given is not None:
+        if not given > 0:
+            raise ValueError(f"metrics_interval_s must be a positive number of seconds, not {given!r}")
+        return float(given)
+    raw = _env("OTEL_METRIC_EXPORT_INTERVAL")
+    if raw is None:
+        return _DEFAULT_INTERVAL_S
+    try:
+        millis = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"OTEL_METRIC_EXPORT_INTERVAL={raw!r} is not a number of milliseconds") from exc
+    if millis <= 0:
+        raise ValueError(f"OTEL_METRIC_EXPORT_INTERVAL={raw!r} must be a positive number of milliseconds")
+    return millis / 1000.0
+
+
+def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
+    host = host or _env("OTEL_EXPORTER_PROMETHEUS_HOST") or _DEFAULT_PROMETHEUS_HOST
+    if port is None:
+        raw = _env("OTEL_EXPORTER_PROMETHEUS_PORT")
+        try:
+            port = int(raw) if raw is not None else _DEFAULT_PROMETHEUS_PORT
+        except ValueError as exc:
+            raise ValueError(f"OTEL_EXPORTER_PROMETHEUS_PORT={raw!r} is not a port number") from exc
+    if not 0 <= port <= 65535:
+        raise ValueError(f"the /metrics port must be between 0 and 65535, not {port}")
+    return host, port
+
+
+def setup(
+    *,
+    service_name: str | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: str | None = None,
+    prometheus: bool = True,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+    console: bool = False,
+    metrics_interval_s: float | None = None,
+    instrument: bool = True,
+) -> TelemetryHandle:
+    """Configure tracing and metrics for otelagents and return a handle (see the module docstring).
+
+    Calling it again while the first handle is live returns that handle. A taken ``/metrics`` port raises
+    ``MetricsPortInUseError`` (pass ``prometheus_port=``, ``0`` for any free port, or ``prometheus=False``).
+    """
+    global _active
+    with _active_lock:
+        if _active is not None and not _active.is_shut_down:
+            logger.warning("otelagents.telemetry.setup() was already called; returning the existing handle "
+                           "(call handle.shutdown() first to configure again)")
+            return _active
+        if (_env("OTEL_SDK_DISABLED") or "").lower() == "true":
+            _active = TelemetryHandle()
+            return _active
+        trace_protocol, metric_protocol = _protocol("traces", otlp_protocol), _protocol("metrics", otlp_protocol)
+        trace_endpoint = _endpoint("traces", otlp_endpoint, trace_protocol)
+        metric_endpoint = _endpoint("metrics", otlp_endpoint, metric_protocol)
+        interval_s = _interval(metrics_interval_s)
+        engine = MetricsEngine()
+        server = None
+        if prometheus:
+            host, port = _prometheus_address(prometheus_host, prometheus_port)
+            server = MetricsServer(engine, host, port).start()  # first: a taken port fails before anything else
+        provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console)
+        resource = getattr(provider, "resource", None)
+        if not isinstance(resource, Resource) or service_name is not None:
+            resource = _resource(service_name)
+        bridges = []
+        if metric_endpoint is not None:
+            exporter = _metric_exporter(metric_protocol, metric_endpoint)
+            bridges.append(OTLPMetricsBridge(engine, exporter, interval_s=interval_s, resource=resource).start())
+        if console:
+            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+            bridges.append(OTLPMetricsBridge(engine, ConsoleMetricExporter(), interval_s=interval_s,
+                                             resource=resource).start())
+        telemetry = Telemetry(tracer_provider=provider, metrics=engine)
+        if instrument:
+            install(telemetry)
+        _active = TelemetryHandle(telemetry, provider, engine, server, tuple(bridges), owned)
+        return _active
+
+
+def _resource(service_name: str | None) -> Resource:
+    return Resource.create({"service.name": service_name} if service_name else {})
+
+
+def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None,
+                     console: bool) -> tuple[Any, bool]:
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider):
+        logger.info("otelagents.telemetry.setup(): using the tracer provider the application already set")
+        return current, False
+    # Our own atexit hook shuts it down, bounded; the SDK's unbounded one could hang on a dead collector.
+    provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False)
+    if endpoint is not None:
+        provider.add_span_processor(BatchSpanProcessor(_span_exporter(protocol, endpoint)))
+    if console:
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return provider, True
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, **kwargs: Any) -> TelemetryHandle:
+        return setup(**kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
