@@ -49,6 +49,7 @@ class Reply:
     http_status: int | None = None
     retry_after: float | None = None
     error_message: str | None = None
+    raw_frames: tuple[bytes, ...] | None = None  # served verbatim instead of a rendered stream
 
     @classmethod
     def text(cls, text: str, *, chunks: int | None = None, **options: Any) -> Reply:
@@ -91,6 +92,11 @@ class Reply:
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULTS)}")
         return cls(output_text=text, fault_kind=kind, **options)
+
+    @classmethod
+    def raw_sse(cls, frames: Sequence[bytes | str], **options: Any) -> Reply:
+        """A stream of exactly these SSE bytes (for odd servers: ``choices: null``, split fragments, ...)."""
+        return cls(raw_frames=tuple(f.encode() if isinstance(f, str) else f for f in frames), **options)
 
     @classmethod
     def status(cls, code: int, *, retry_after: float | None = None, message: str | None = None) -> Reply:

@@ -71,6 +71,7 @@ class OpenAICompatServer:
         self._responder = responder
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._disconnects = 0
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self.default_model = default_model
@@ -135,6 +136,16 @@ class OpenAICompatServer:
                 return self._replies.popleft()
         return self._responder(request) if self._responder is not None else None
 
+    @property
+    def disconnects(self) -> int:
+        """How many streams the client closed before the server had sent them in full."""
+        with self._lock:
+            return self._disconnects
+
+    def _disconnected(self) -> None:
+        with self._lock:
+            self._disconnects += 1
+
     def _next_id(self) -> int:
         return next(self._ids)
 
@@ -173,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.http_status is not None:
             self._json_error(reply.http_status, reply.error_message or f"Scripted HTTP {reply.http_status}",
                              retry_after=reply.retry_after)
+            return
+        if reply.raw_frames is not None:
+            self._stream(reply, Rendered([Frame(f, True) for f in reply.raw_frames], mid=0), Frame(b""))
             return
         model = reply.model or (body.get("model") if isinstance(body, dict) else None) or owner.default_model
         number, created = owner._next_id(), int(time.time())
@@ -225,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing more to say
+            self.server.owner._disconnected()
 
     def _write_frames(self, frames: list[Frame], reply: Reply, stopping: threading.Event) -> None:
         timed = reply.ttft > 0 or reply.gap > 0
