@@ -72,6 +72,7 @@ class OpenAICompatServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._disconnects = 0
+        self._connections = 0
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self.default_model = default_model
@@ -142,6 +143,16 @@ class OpenAICompatServer:
         with self._lock:
             return self._disconnects
 
+    @property
+    def connections(self) -> int:
+        """How many TCP connections clients opened (keep-alive reuses one for several requests)."""
+        with self._lock:
+            return self._connections
+
+    def _connected(self) -> None:
+        with self._lock:
+            self._connections += 1
+
     def _disconnected(self) -> None:
         with self._lock:
             self._disconnects += 1
@@ -159,6 +170,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner._connected()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass  # quiet: tests assert on recorded requests instead
