@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -24,9 +23,8 @@ from openai.types.responses import (
 from pydantic import BaseModel
 
 from otelagents.agent_output import AgentOutputSchema
-from otelagents.exceptions import ModelBehaviorError
 from otelagents.model_settings import ModelSettings
-from otelagents.models.interface import Model, ModelTracing, describe_terminal_event
+from otelagents.models.interface import Model, ModelTracing
 from otelagents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from otelagents.models.openai_responses import OpenAIResponsesModel
 from otelagents.testing.server import OpenAICompatServer, Reply

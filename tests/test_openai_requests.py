@@ -8,8 +8,8 @@ from typing import Any, Literal
 import openai
 import pytest
 
-from otelagents.handoffs import handoff
 from otelagents.agent import Agent
+from otelagents.handoffs import handoff
 from otelagents.model_settings import ModelSettings
 from otelagents.models.interface import ModelTracing
 from otelagents.testing.server import OpenAICompatServer, RecordedRequest, Reply

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import openai
 import pydantic

@@ -10,7 +10,8 @@ adapters then read the SSE bytes themselves.
 from __future__ import annotations
 
 import ssl
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import openai
@@ -59,7 +60,7 @@ async def open_stream(client: openai.AsyncOpenAI, path: str, body: dict[str, Any
         options["extra_json"] = dict(settings.extra_body)
     if settings.timeout is not None:
         options["timeout"] = settings.timeout
-    return await client.post(path, cast_to=_http.Response, body=body, options=options,  # type: ignore[arg-type]
+    return await client.post(path, cast_to=_http.Response, body=body, options=options,  # type: ignore[call-overload]
                              stream=True)
 
 
@@ -87,12 +88,12 @@ async def close_stream(response: HttpResponse, readers: list[Any], *, drain: boo
                 with anyio.move_on_after(_DRAIN_SECONDS):
                     async for _ in readers[0]:
                         pass
-            except Exception:  # noqa: BLE001 - cleanup must not turn a complete answer into an error
+            except Exception:  # noqa: BLE001, S110 - cleanup must not turn a complete answer into an error
                 pass
         for reader in readers:
             try:
                 await reader.aclose()
-            except Exception:  # noqa: BLE001 - the reader already raised to the caller, or is done
+            except Exception:  # noqa: BLE001, S110 - the reader already raised to the caller, or is done
                 pass
         await response.aclose()
 

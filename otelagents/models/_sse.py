@@ -12,7 +12,7 @@ comments (``:`` lines) and ``id:``/``retry:`` ignored, and an event is dispatche
 
 from __future__ import annotations
 
-from typing import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 SSEEvent = tuple["str | None", bytes]
 
@@ -20,7 +20,7 @@ SSEEvent = tuple["str | None", bytes]
 class SSEParser:
     """Incremental SSE parser. Not thread-safe; one per HTTP response."""
 
-    __slots__ = ("_pending", "_event", "_data", "_cr")
+    __slots__ = ("_cr", "_data", "_event", "_pending")
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # bytes of an unfinished line

@@ -7,7 +7,8 @@ Usage is requested by default (``stream_options.include_usage``, reference §10.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import openai
 from openai.types.responses import ResponseStreamEvent
@@ -15,8 +16,15 @@ from openai.types.responses import ResponseStreamEvent
 from ..exceptions import ModelBehaviorError
 from ._chat_input import to_chat_messages
 from ._chat_stream import ChatStreamConverter
-from ._openai_http import close_stream, describe_client, function_tools, iter_bytes, merge_extra_args
-from ._openai_http import open_stream, to_plain
+from ._openai_http import (
+    close_stream,
+    describe_client,
+    function_tools,
+    iter_bytes,
+    merge_extra_args,
+    open_stream,
+    to_plain,
+)
 from ._sse import aiter_sse
 from .interface import Model, ModelInfo, ModelTracing
 

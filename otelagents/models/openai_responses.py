@@ -7,15 +7,23 @@ read and decoded here, which is several times faster than the client's own per-e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import openai
 from openai.types.responses import ResponseStreamEvent
 
 from ..exceptions import ModelBehaviorError
 from ._decode import TERMINAL_EVENT_TYPES, decode_event
-from ._openai_http import close_stream, describe_client, function_tools, iter_bytes, merge_extra_args
-from ._openai_http import open_stream, to_plain
+from ._openai_http import (
+    close_stream,
+    describe_client,
+    function_tools,
+    iter_bytes,
+    merge_extra_args,
+    open_stream,
+    to_plain,
+)
 from ._sse import aiter_sse
 from .interface import Model, ModelInfo, ModelTracing
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 Fault = Literal[
     "drop_mid_stream",  # close the socket halfway through the output (the chunked body is left unfinished)
@@ -77,7 +78,7 @@ class Reply:
         specs = []
         for i, call in enumerate(calls):
             name, arguments = call[0], call[1]
-            call_id = call[2] if len(call) > 2 else f"call_{i + 1}_{name}"  # type: ignore[misc]
+            call_id = call[2] if len(call) > 2 else f"call_{i + 1}_{name}"
             args = arguments if isinstance(arguments, str) else json.dumps(arguments)
             specs.append(ToolCallSpec(name=name, arguments=args, call_id=call_id))
         return cls(output_text=text, calls=tuple(specs), **options)
@@ -155,7 +156,7 @@ def garbage_frame(event: str | None) -> Frame:
 
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string = json.encoder.encode_basestring
 
 
 def sse(event: str | None, payload: dict[str, Any]) -> bytes:
@@ -208,7 +209,7 @@ def responses_frames(reply: Reply, model: str, response_id: str, created_at: int
         if text is None:
             continue
         index, item_id = len(output), f"msg_{response_id[5:]}_{len(output)}"
-        where = {"item_id": item_id, "output_index": index, "content_index": 0}
+        where: dict[str, Any] = {"item_id": item_id, "output_index": index, "content_index": 0}
         empty = {"type": "output_text", "text": "", "annotations": []} if kind == "output_text" else {
             "type": "refusal", "refusal": ""}
         item = {"type": "message", "id": item_id, "role": "assistant", "status": "in_progress", "content": []}
@@ -289,9 +290,9 @@ def chat_frames(reply: Reply, model: str, completion_id: str, created: int, incl
                 first = {"role": "assistant", "content": None, "refusal": ""}
             chunk(first)
         for key, text in (("content", reply.output_text), ("refusal", reply.refusal_text)):
-            head, tail = _encode(payload({key: "\x00"})).split('"\\u0000"')
+            before, after = _encode(payload({key: "\x00"})).split('"\\u0000"')
             for piece in split_text(text or "", reply.chunks):
-                frames.append(Frame(f"data: {head}{_string(piece)}{tail}\n\n".encode(), True))
+                frames.append(Frame(f"data: {before}{_string(piece)}{after}\n\n".encode(), True))
                 deltas += 1
         for index, call in enumerate(reply.calls):
             head: dict[str, Any] = {"index": index, "id": call.call_id, "type": "function",

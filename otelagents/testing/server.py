@@ -27,13 +27,25 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from ._openai_wire import FAULTS, Fault, Frame, Rendered, Reply, ToolCallSpec, chat_frames, garbage_frame
-from ._openai_wire import responses_frames
+from typing_extensions import Self
+
+from ._openai_wire import (
+    FAULTS,
+    Fault,
+    Frame,
+    Rendered,
+    Reply,
+    ToolCallSpec,
+    chat_frames,
+    garbage_frame,
+    responses_frames,
+)
 
 __all__ = ["FAULTS", "Fault", "OpenAICompatServer", "RecordedRequest", "Reply", "ToolCallSpec"]
 
@@ -81,7 +93,7 @@ class OpenAICompatServer:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------------
-    def start(self) -> OpenAICompatServer:
+    def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="openai-compat-server",
@@ -99,7 +111,7 @@ class OpenAICompatServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> OpenAICompatServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -175,10 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.server.owner._connected()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests assert on recorded requests instead
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         owner = self.server.owner
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
