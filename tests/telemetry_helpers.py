@@ -156,3 +156,17 @@ def bucket_of(point: HistogramPoint, value: float) -> int:
         if value <= bound:
             return i
     return len(point.bounds)
+
+
+def received_tree(spans: Sequence[Any]) -> list[Node]:
+    """``tree`` for spans decoded by ``OTLPReceiver`` (hex ids, string kinds and statuses)."""
+    ids = {s.span_id for s in spans}
+    children: dict[str | None, list[Any]] = defaultdict(list)
+    for span in sorted(spans, key=lambda s: s.start_time_unix_nano):
+        children[span.parent_span_id if span.parent_span_id in ids else None].append(span)
+
+    def node(span: Any) -> Node:
+        return (span.name, span.kind, span.status_code, span.attributes.get(sc.ERROR_TYPE),
+                [node(c) for c in children[span.span_id]])
+
+    return [node(s) for s in children[None]]

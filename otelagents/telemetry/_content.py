@@ -16,7 +16,8 @@ are lists of ``{"role": ..., "parts": [...]}`` (output messages also carry ``fin
 
 Every value is cut to ``max_length`` characters. JSON values are cut structure-preservingly: the longest
 strings inside are shortened (ending in ``…``) until the document fits, so it stays valid JSON; only when
-the structure alone is too long is the text cut flat (ending in ``…[truncated]``).
+the structure alone is too long is the text cut flat (ending in ``…[truncated]``). Strings of up to 64
+characters (roles, part types, ids, tool names) are never shortened.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _OFF = frozenset(("", "false", "no_content", "event_only"))
 _warned: set[str] = set()
 _ELLIPSIS = "…"
 _CUT = "…[truncated]"
+_KEEP = 64
 
 
 def capture_from_env() -> bool:
@@ -67,8 +69,8 @@ def cut_text(text: str, max_length: int) -> str:
 
 
 def _cap_strings(value: Any, cap: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= cap else value[:cap] + _ELLIPSIS
+    if isinstance(value, str):  # short strings (roles, part types, ids) are never shortened
+        return value if len(value) <= max(cap, _KEEP) else value[:cap] + _ELLIPSIS
     if isinstance(value, dict):
         return {k: _cap_strings(v, cap) for k, v in value.items()}
     if isinstance(value, list):

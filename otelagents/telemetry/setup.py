@@ -270,8 +270,7 @@ def setup(
                            "(call handle.shutdown() first to configure again)")
             return _active
         if (_env("OTEL_SDK_DISABLED") or "").lower() == "true":
-            _active = TelemetryHandle()
-            return _active
+            return TelemetryHandle()
         trace_protocol, metric_protocol = _protocol("traces", otlp_protocol), _protocol("metrics", otlp_protocol)
         trace_endpoint = _endpoint("traces", otlp_endpoint, trace_protocol)
         metric_endpoint = _endpoint("metrics", otlp_endpoint, metric_protocol)
@@ -281,19 +280,26 @@ def setup(
         if prometheus:
             host, port = _prometheus_address(prometheus_host, prometheus_port)
             server = MetricsServer(engine, host, port).start()  # first: a taken port fails before anything else
-        provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console)
-        resource = getattr(provider, "resource", None)
-        if not isinstance(resource, Resource) or service_name is not None:
-            resource = _resource(service_name)
-        bridges = []
-        if metric_endpoint is not None:
-            exporter = _metric_exporter(metric_protocol, metric_endpoint)
-            bridges.append(OTLPMetricsBridge(engine, exporter, interval_s=interval_s, resource=resource).start())
-        if console:
-            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+        try:
+            provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console)
+            resource = getattr(provider, "resource", None)
+            if not isinstance(resource, Resource) or service_name is not None:
+                resource = _resource(service_name)
+            bridges = []
+            if metric_endpoint is not None:
+                exporter = _metric_exporter(metric_protocol, metric_endpoint)
+                bridges.append(OTLPMetricsBridge(engine, exporter, interval_s=interval_s, resource=resource))
+            if console:
+                from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
 
-            bridges.append(OTLPMetricsBridge(engine, ConsoleMetricExporter(), interval_s=interval_s,
-                                             resource=resource).start())
+                bridges.append(OTLPMetricsBridge(engine, ConsoleMetricExporter(), interval_s=interval_s,
+                                                 resource=resource))
+        except BaseException:
+            if server is not None:
+                server.close()
+            raise
+        for bridge in bridges:
+            bridge.start()
         telemetry = Telemetry(tracer_provider=provider, metrics=engine)
         if instrument:
             install(telemetry)
