@@ -5,7 +5,8 @@ Three readers of the same ``N``-delta stream:
   * ``raw-floor``    - raw ``httpx`` ``aiter_lines`` + ``json.loads`` (dicts, no objects): the floor;
   * ``otelagents``   - ``OpenAIResponsesModel.stream_response`` (genuine openai event objects).
 
-Run as a script for the figures: ``python -m tests.test_openai_throughput [deltas] [rounds]``.
+As a script it also measures Chat Completions: the client's chunk parsing against our conversion of the
+chunks to the full Responses event sequence. Run as a script for the figures: ``python -m tests.test_openai_throughput [deltas] [rounds]``.
 The test asserts a conservative ratio so it stays reliable on a busy 2-core CI machine.
 """
 
@@ -25,6 +26,7 @@ from openai import AsyncOpenAI
 
 from otelagents.model_settings import ModelSettings
 from otelagents.models.interface import ModelTracing
+from otelagents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from otelagents.models.openai_responses import OpenAIResponsesModel
 
 
@@ -85,18 +87,43 @@ async def read_otelagents(base_url: str) -> int:
     return count
 
 
+async def read_sdk_chat(base_url: str) -> int:
+    client = AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    count = 0
+    stream = await client.chat.completions.create(model="gpt-bench", messages=[{"role": "user", "content": "hi"}],
+                                                  stream=True)
+    async for _chunk in stream:
+        count += 1
+    await client.close()
+    return count
+
+
+async def read_otelagents_chat(base_url: str) -> int:
+    client = AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    model = OpenAIChatCompletionsModel("gpt-bench", client)
+    count = 0
+    async for _event in model.stream_response(None, "hi", ModelSettings(), [], None, [], ModelTracing.DISABLED):
+        count += 1
+    await client.close()
+    return count
+
+
 READERS: dict[str, Callable[[str], Awaitable[int]]] = {
     "openai-sdk": read_sdk, "raw-floor": read_raw, "otelagents": read_otelagents,
 }
+CHAT_READERS: dict[str, Callable[[str], Awaitable[int]]] = {
+    "openai-sdk-chat (chunks)": read_sdk_chat, "otelagents-chat (events)": read_otelagents_chat,
+}
 
 
-async def measure(base_url: str, rounds: int) -> dict[str, float]:
+async def measure(base_url: str, rounds: int, readers: dict[str, Callable[[str], Awaitable[int]]] = READERS,
+                  ) -> dict[str, float]:
     """Best events/s of each reader over ``rounds`` interleaved rounds (after one warm-up each)."""
-    best: dict[str, float] = {name: 0.0 for name in READERS}
-    for name, reader in READERS.items():
+    best: dict[str, float] = {name: 0.0 for name in readers}
+    for reader in readers.values():
         await reader(base_url)
     for _ in range(rounds):
-        for name, reader in READERS.items():
+        for name, reader in readers.items():
             start = time.perf_counter()
             count = await reader(base_url)
             best[name] = max(best[name], count / (time.perf_counter() - start))
@@ -104,7 +131,7 @@ async def measure(base_url: str, rounds: int) -> dict[str, float]:
 
 
 def report(figures: dict[str, Any]) -> str:
-    sdk = figures["openai-sdk"]
+    sdk = next(iter(figures.values()))
     return "  ".join(f"{name}={rate:,.0f} ev/s ({rate / sdk:.1f}x sdk)" for name, rate in figures.items())
 
 
@@ -124,7 +151,10 @@ def main() -> None:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     server = ServerProcess(deltas)
     try:
-        print(f"{deltas} deltas, best of {rounds}:", report(asyncio.run(measure(server.base_url, rounds))))
+        print(f"Responses, {deltas} deltas, best of {rounds}:",
+              report(asyncio.run(measure(server.base_url, rounds))))
+        print(f"Chat, {deltas} deltas, best of {rounds}:",
+              report(asyncio.run(measure(server.base_url, rounds, CHAT_READERS))))
     finally:
         server.close()
 
