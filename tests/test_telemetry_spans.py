@@ -20,7 +20,7 @@ from otelagents import (
     function_tool,
 )
 from otelagents.telemetry import semconv as sc
-from otelagents.testing import ScriptedModel, failure, handoff, text, tool_call
+from otelagents.testing import ScriptedModel, failure, handoff, tool_call
 from tests.telemetry_helpers import (
     Rig,
     drain,

@@ -28,7 +28,7 @@ class MetricsSink(Protocol):
 
 
 class Instruments:
-    __slots__ = ("sink", "_histograms", "_counters", "_bound")
+    __slots__ = ("_bound", "_counters", "_histograms", "sink")
 
     def __init__(self, sink: MetricsSink) -> None:
         self.sink = sink

@@ -23,6 +23,7 @@ Token usage is reported (span attributes and ``gen_ai.client.token.usage``) only
 
 from __future__ import annotations
 
+from itertools import pairwise
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -98,8 +99,20 @@ def _finish_reason(response: ModelResponse | None, terminal: Any) -> str:
 
 
 class ModelCallTelemetry(ModelCallObservation):
-    __slots__ = ("_run", "_agent", "_call", "_span", "_exemplar", "_started", "_first", "_last", "_deltas",
-                 "_terminal", "_created", "_done")
+    __slots__ = (
+        "_agent",
+        "_call",
+        "_created",
+        "_deltas",
+        "_done",
+        "_exemplar",
+        "_first",
+        "_last",
+        "_run",
+        "_span",
+        "_started",
+        "_terminal",
+    )
 
     def __init__(self, run: RunTelemetry, agent: AgentTelemetry, call: ModelCallInfo) -> None:
         self._run = run
@@ -226,7 +239,7 @@ class ModelCallTelemetry(ModelCallObservation):
         if deltas:
             metrics.histogram(sc.METRIC_TIME_TO_FIRST_TOKEN, base).record(deltas[0] - started, exemplar)
         if len(deltas) >= 2:
-            gaps = [b - a for a, b in zip(deltas, deltas[1:])]
+            gaps = [b - a for a, b in pairwise(deltas)]
             metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
             threshold = self._run.stall_threshold_s
             stalls = sum(1 for gap in gaps if gap > threshold)

@@ -39,7 +39,8 @@ import sys
 import threading
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -141,7 +142,7 @@ def _bounded(target: Callable[[], object], timeout_s: float, what: str) -> bool:
     def run() -> None:
         try:
             target()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported below; shutdown must never raise
             failed.append(exc)
 
     thread = threading.Thread(target=run, name=f"otelagents-{what}", daemon=True)
@@ -191,8 +192,7 @@ def _endpoint(signal: str, given: str | None, protocol: str) -> str | None:
         return base
     base = base.rstrip("/")
     for suffix in ("/v1/traces", "/v1/metrics"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
+        base = base.removesuffix(suffix)
     return f"{base}/v1/{signal}"
 
 
