@@ -420,3 +420,35 @@ async def test_runs_without_an_sdk() -> None:
     await drain(result)
     assert result.final_output == "ok"
     assert [r.settings.extra_headers for r in model.requests] == [None, None]  # no valid span: no header
+
+
+async def test_run_end_closes_anything_left_open_child_first(rig: Rig) -> None:
+    """Driven through the observer interface directly: children the loop never ended are ended by the run."""
+    from otelagents import Outcome, RunConfig
+    from otelagents.models.interface import ModelInfo
+    from otelagents.observer import ModelCallInfo, RunInfo, ToolCallInfo
+
+    agent = Agent("direct", tools=[get_weather])
+    for run_outcome, child_error in ((Outcome(cancelled=True), CANCELLED), (Outcome(), "UnfinishedOperation")):
+        rig.exporter.clear()
+        run = rig.telemetry.run_started(RunInfo(agent, "hi", RunConfig(), 10, True, False))
+        agent_obs = run.agent_started(agent, 1)
+        agent_obs.model_call_started(ModelCallInfo(agent, ModelInfo("m", "p"), 1, None, [], ModelSettings(), [], [],
+                                                   None))
+        tool = agent_obs.tool_started(ToolCallInfo(agent, get_weather, "call_1", "{}"))
+        assert trace.get_current_span().name == "chat m"  # type: ignore[attr-defined]
+        run.ended(run_outcome)
+        assert trace.get_current_span() is trace.INVALID_SPAN  # the run's task context is restored
+        tool.ended(Outcome(output="late"))  # a late report is ignored: no second end
+        assert [s.name for s in rig.spans()] == [
+            "execute_tool get_weather", "chat m", "invoke_agent direct", "invoke_workflow Agent workflow"]
+        run_error = None if run_outcome.ok else CANCELLED
+        assert tree(rig.spans()) == [
+            ("invoke_workflow Agent workflow", "INTERNAL", OK if run_error is None else ERR, run_error, [
+                ("invoke_agent direct", "INTERNAL", ERR, child_error, [
+                    ("chat m", "CLIENT", ERR, child_error, []),
+                    ("execute_tool get_weather", "INTERNAL", ERR, child_error, []),
+                ]),
+            ]),
+        ]
+    assert_all_closed(rig)

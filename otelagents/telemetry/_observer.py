@@ -33,7 +33,6 @@ import threading
 from time import perf_counter
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, TracerProvider, set_span_in_context
@@ -56,10 +55,11 @@ from otelagents.observer import (
     ToolObservation,
 )
 from otelagents.telemetry import semconv as sc
-from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env, cut_text, tool_result_text
+from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
+from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry
 
 logger = logging.getLogger("otelagents.telemetry")
 
@@ -262,112 +262,6 @@ class AgentTelemetry(AgentObservation):
             run.instruments.counter(sc.METRIC_ERRORS, ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT),
                                                        (sc.GEN_AI_AGENT_NAME, self.agent.name),
                                                        (sc.ERROR_TYPE, error))).add(1, self.exemplar)
-
-
-class _Activation:
-    """Makes a span current for a ``with`` block (attach and detach in the same task and context)."""
-
-    __slots__ = ("_span", "_token")
-
-    def __init__(self, span: Span) -> None:
-        self._span = span
-        self._token: Any = None
-
-    def __enter__(self) -> Span:
-        self._token = otel_context.attach(set_span_in_context(self._span))
-        return self._span
-
-    def __exit__(self, *exc_info: object) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            otel_context.detach(token)
-
-
-class _ToolSpan:
-    """Shared by tool calls and handoffs: an ``execute_tool`` span under the agent, and its metrics."""
-
-    def __init__(self, agent: AgentTelemetry, name: str, call_id: str, description: str | None,
-                 extra: dict[str, Any]) -> None:
-        self.agent = agent
-        self.run = agent.run
-        self.name = name
-        self._done = False
-        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
-                                 sc.GEN_AI_TOOL_CALL_ID: call_id, sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
-        if description:
-            attrs[sc.GEN_AI_TOOL_DESCRIPTION] = description
-        attrs.update(extra)
-        self.span: Span = self.run.tracer.start_span(f"{sc.OP_EXECUTE_TOOL} {name}",
-                                                     context=set_span_in_context(agent.span),
-                                                     kind=SpanKind.INTERNAL, attributes=attrs)
-        self.exemplar = exemplar_of(self.span)
-        self.started = perf_counter()
-
-    def finish(self, outcome: Outcome) -> str | None:
-        """End the span and record the duration; returns the error type. Idempotent (None when repeated)."""
-        if self._done:
-            return None
-        self._done = True
-        now = perf_counter()
-        run = self.run
-        error = end_span(self.span, outcome, capture=run.capture, max_length=run.max_length)
-        agent_name = self.agent.agent.name
-        base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL), (sc.GEN_AI_TOOL_NAME, self.name),
-                           (sc.GEN_AI_TOOL_TYPE, sc.TOOL_TYPE_FUNCTION), (sc.GEN_AI_AGENT_NAME, agent_name))
-        run.instruments.histogram(sc.METRIC_EXECUTE_TOOL_DURATION, with_error(base, error)).record(
-            now - self.started, self.exemplar)
-        if error is not None:
-            run.instruments.counter(sc.METRIC_ERRORS, ((sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL),
-                                                       (sc.GEN_AI_AGENT_NAME, agent_name),
-                                                       (sc.ERROR_TYPE, error))).add(1, self.exemplar)
-        return error
-
-
-class ToolTelemetry(ToolObservation):
-    def __init__(self, agent: AgentTelemetry, call: ToolCallInfo) -> None:
-        run = agent.run
-        extra: dict[str, Any] = {}
-        if run.capture:
-            extra[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = cut_text(call.arguments or "", run.max_length)
-        self._tool = _ToolSpan(agent, call.tool.name, call.call_id, call.tool.description, extra)
-        run.track(self)
-
-    def activate(self) -> _Activation:
-        return _Activation(self._tool.span)
-
-    def abandon(self, outcome: Outcome) -> None:
-        self.ended(outcome)
-
-    def ended(self, outcome: Outcome) -> None:
-        tool = self._tool
-        tool.run.untrack(self)
-        if tool.run.capture and not tool._done and outcome.output is not None and tool.span.is_recording():
-            tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT,
-                                    cut_text(tool_result_text(outcome.output), tool.run.max_length))
-        tool.finish(outcome)
-
-
-class HandoffTelemetry(HandoffObservation):
-    def __init__(self, agent: AgentTelemetry, info: HandoffInfo) -> None:
-        self._source, self._target = info.from_agent.name, info.to_agent.name
-        extra = {sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME: self._source,
-                 sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME: self._target}
-        description = info.handoff.tool_description if info.handoff is not None else None
-        self._tool = _ToolSpan(agent, info.tool_name, info.call_id, description, extra)
-        agent.run.track(self)
-
-    def abandon(self, outcome: Outcome) -> None:
-        self.ended(outcome)
-
-    def ended(self, outcome: Outcome) -> None:
-        tool = self._tool
-        tool.run.untrack(self)
-        already = tool._done
-        error = tool.finish(outcome)
-        if not already and error is None:
-            tool.run.instruments.counter(sc.METRIC_HANDOFFS, (
-                (sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME, self._source),
-                (sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME, self._target))).add(1, tool.exemplar)
 
 
 # --- global registration ------------------------------------------------------------------------------
