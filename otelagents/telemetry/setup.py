@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
@@ -308,7 +308,7 @@ def setup(
 
 
 def _resource(service_name: str | None) -> Resource:
-    return Resource.create({"service.name": service_name} if service_name else {})
+    return Resource.create({SERVICE_NAME: service_name} if service_name else {})
 
 
 def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None,
