@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from openai.types.responses import (
     ResponseFunctionToolCall,
@@ -30,7 +31,13 @@ from ._tool_runner import (
 )
 from .agent import Agent, ToolsToFinalOutputResult
 from .agent_output import AgentOutputSchema
-from .exceptions import AgentsException, MaxTurnsExceeded, ModelBehaviorError, ModelRefusalError, RunErrorDetails
+from .exceptions import (
+    AgentsException,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    ModelRefusalError,
+    RunErrorDetails,
+)
 from .handoffs import Handoff, HandoffInputData
 from .items import (
     HandoffCallItem,
@@ -200,6 +207,10 @@ class RunLoop:
             self.emit(RunItemStreamEvent(name=_ITEM_EVENT_NAMES[item.type], item=item))  # type: ignore[arg-type]
         await _call_hook(self.hooks, "on_llm_end", ctx, agent, response)
         await _call_hook(agent.hooks, "on_llm_end", ctx, agent, response)
+        if turn.tool_runs or turn.handoff_runs:
+            # Let a waiting consumer see the model's items before any tool runs, so that a cancel()
+            # at tool_called really stops the tools (as in the Agents SDK).
+            await asyncio.sleep(0)
         return turn
 
     async def _stream_model(
@@ -288,7 +299,7 @@ class RunLoop:
         except FatalToolError as fatal:
             for finished in fatal.finished:
                 emit(RunItemStreamEvent(name="tool_output", item=finished.run_item))
-            raise fatal.error from None
+            raise fatal.error from fatal.error.__cause__
         runner_items: list[RunItem] = [r.run_item for r in tool_results]
         new_agent = None
         if turn.handoff_runs:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openai.types.responses import ResponseFunctionToolCall
 
 from ._observing import safe_call
-from .exceptions import AgentsException, ModelBehaviorError, ToolTimeoutError, UserError
+from .exceptions import ToolTimeoutError, UserError
 from .handoffs import Handoff, HandoffInputData
 from .items import HandoffOutputItem, ItemHelpers, RunItem, ToolCallOutputItem
 from .observer import NOOP_TOOL, AgentObservation, HandoffInfo, Outcome, ToolCallInfo
@@ -175,23 +174,25 @@ async def execute_handoff(
     observation: AgentObservation,
 ) -> tuple[Agent[Any], HandoffOutputItem]:
     """Invoke the handoff (callback and hooks) and build its output item."""
+    from .observer import NOOP_HANDOFF
+
     target = run.handoff.agent
-    obs = None
+    obs = NOOP_HANDOFF
+    if target is not None:
+        obs = safe_call("handoff_started", observation.handoff_started, NOOP_HANDOFF,
+                        HandoffInfo(from_agent=agent, to_agent=target, tool_name=run.call.name,
+                                    call_id=run.call.call_id, handoff=run.handoff))
     try:
         new_agent = await run.handoff.on_invoke_handoff(context, run.call.arguments)
         if target is None:
-            target = new_agent
-        from .observer import NOOP_HANDOFF
-
-        obs = safe_call("handoff_started", observation.handoff_started, NOOP_HANDOFF,
-                        HandoffInfo(from_agent=agent, to_agent=new_agent, tool_name=run.call.name,
-                                    call_id=run.call.call_id, handoff=run.handoff))
+            obs = safe_call("handoff_started", observation.handoff_started, NOOP_HANDOFF,
+                            HandoffInfo(from_agent=agent, to_agent=new_agent, tool_name=run.call.name,
+                                        call_id=run.call.call_id, handoff=run.handoff))
         await _hook(hooks, "on_handoff", context, agent, new_agent)
         await _hook(new_agent.hooks, "on_handoff", context, new_agent, agent)
     except BaseException as exc:
-        if obs is not None:
-            safe_call("HandoffObservation.ended", obs.ended, None,
-                      Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))
+        safe_call("HandoffObservation.ended", obs.ended, None,
+                  Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))
         raise
     safe_call("HandoffObservation.ended", obs.ended, None, Outcome())
     item = HandoffOutputItem(
@@ -223,16 +224,3 @@ async def apply_input_filter(
     if not isinstance(result, HandoffInputData):
         raise UserError(f"Invalid input filter result: {result!r}")
     return result
-
-
-def tool_error_for_fatal(error: BaseException, tool_name: str) -> BaseException:
-    if isinstance(error, (AgentsException, asyncio.CancelledError)):
-        return error
-    return UserError(f"Error running tool {tool_name}: {error}")
-
-
-def parse_json_or_error(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ModelBehaviorError(f"Invalid JSON in {what}: {exc.msg}") from exc

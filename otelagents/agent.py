@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Literal, Union
+from typing import TYPE_CHECKING, Any, Generic, Literal, Union
 
 from typing_extensions import TypedDict
 
@@ -31,11 +32,11 @@ class StopAtTools(TypedDict):
 
 ToolsToFinalOutputFunction = Callable[
     [RunContextWrapper[Any], list[FunctionToolResult]],
-    Union[ToolsToFinalOutputResult, Awaitable[ToolsToFinalOutputResult]],
+    ToolsToFinalOutputResult | Awaitable[ToolsToFinalOutputResult],
 ]
 
 Instructions = Union[
-    str, Callable[[RunContextWrapper[Any], "Agent[Any]"], Union[str, Awaitable[str]]], None
+    str, Callable[[RunContextWrapper[Any], "Agent[Any]"], str | Awaitable[str]], None
 ]
 
 

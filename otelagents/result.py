@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from .exceptions import UserError
 from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
@@ -164,7 +165,7 @@ class RunResultStreaming(RunResultBase):
 class _EventIterator:
     """The iterator behind ``stream_events()``. Dropping it early cancels the run."""
 
-    __slots__ = ("_result", "_done", "_registered")
+    __slots__ = ("_done", "_registered", "_result")
 
     def __init__(self, result: RunResultStreaming) -> None:
         self._result = result
@@ -183,6 +184,10 @@ class _EventIterator:
             result._consumers += 1
         events = result._events
         while not events:
+            if result._ended:
+                # The end was already delivered (to an earlier iterator): nothing more will come.
+                self._close(cancel=False)
+                raise StopAsyncIteration
             if result._wakeup is None:
                 result._wakeup = asyncio.Event()
             result._wakeup.clear()

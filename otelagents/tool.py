@@ -6,8 +6,9 @@ import asyncio
 import inspect
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Literal, Union, overload
+from typing import Any, Literal, overload
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ logger = logging.getLogger("otelagents")
 
 DEFAULT_TOOL_ERROR_MESSAGE = "An error occurred while running the tool. Please try again."
 
-ToolErrorFunction = Callable[[RunContextWrapper[Any], Exception], Union[str, Awaitable[str]]]
+ToolErrorFunction = Callable[[RunContextWrapper[Any], Exception], str | Awaitable[str]]
 
 
 def default_tool_error_function(ctx: RunContextWrapper[Any], error: Exception) -> str:

@@ -129,7 +129,7 @@ MODEL_ATTRIBUTES: Final[tuple[str, ...]] = (
 class MetricSpec:
     """One instrument: its OpenTelemetry name, kind, unit, buckets and allowed attribute keys."""
 
-    __slots__ = ("name", "kind", "unit", "description", "buckets", "attributes")
+    __slots__ = ("attributes", "buckets", "description", "kind", "name", "unit")
 
     def __init__(
         self,
@@ -209,7 +209,7 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     ),
     MetricSpec(
         METRIC_OUTPUT_TOKENS_PER_SECOND, "histogram", UNIT_TOKENS_PER_SECOND,
-        "Decode rate of one stream: output tokens over the time from first to last output chunk.",
+        "Decode rate of one stream: (output tokens - 1) over the time from the first to the last output chunk.",
         MODEL_ATTRIBUTES, TOKENS_PER_SECOND_BUCKETS,
     ),
     MetricSpec(

@@ -15,8 +15,9 @@ import asyncio
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Literal, Sequence, Union
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union
 
 from openai.types.responses import ResponseStreamEvent
 
