@@ -45,7 +45,10 @@ class _LazyClients:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        client = self._by_loop.get(loop) if loop is not None else self._outside
+        try:
+            client = self._by_loop.get(loop) if loop is not None else self._outside
+        except TypeError:  # a loop type without weak references: share one client, as a last resort
+            loop, client = None, self._outside
         if client is None:
             client = _make_client(api_key, base_url)
             if loop is None:
