@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,8 @@ from openai.types.responses import (
     ResponseReasoningItem,
 )
 
+from ._final_output import NO_FINAL as _NO_FINAL
+from ._final_output import final_from_messages, output_schema_for, tool_use_decision
 from ._observing import observer_failed, safe_call
 from ._tool_runner import (
     FatalToolError,
@@ -29,13 +31,12 @@ from ._tool_runner import (
     ignored_handoff_outputs,
     run_function_tools,
 )
-from .agent import Agent, ToolsToFinalOutputResult
+from .agent import Agent
 from .agent_output import AgentOutputSchema
 from .exceptions import (
     AgentsException,
     MaxTurnsExceeded,
     ModelBehaviorError,
-    ModelRefusalError,
     RunErrorDetails,
 )
 from .handoffs import Handoff, HandoffInputData
@@ -54,7 +55,7 @@ from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallIn
 from .result import RunResultStreaming
 from .run_config import RunConfig
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent
-from .tool import FunctionTool, FunctionToolResult
+from .tool import FunctionTool
 from .usage import Usage
 
 _TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
@@ -112,14 +113,11 @@ class RunLoop:
         self.emit(AgentUpdatedStreamEvent(new_agent=agent))
         tools_used = False
         while True:
-            if result._cancel_mode == "after_turn":
-                self._end_agent(Outcome(cancelled=True))
-                return
             if result.current_turn > 0:
                 await result._wait_for_consumers()
-                if result._cancel_mode == "after_turn":
-                    self._end_agent(Outcome(cancelled=True))
-                    return
+            if result._stop_after_turn():
+                self._end_agent(Outcome(cancelled=True))
+                return
             result.current_turn += 1
             max_turns = result.max_turns
             if max_turns is not None and result.current_turn > max_turns:
@@ -174,7 +172,7 @@ class RunLoop:
         settings = agent.model_settings.resolve(self.run_config.model_settings)
         if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
             settings = settings.resolve(ModelSettings(tool_choice="auto"))
-        output_schema = _output_schema(agent)
+        output_schema = output_schema_for(agent)
         input_items = ItemHelpers.input_to_new_input_list(self.original_input)
         input_items.extend(item.to_input_item() for item in self.generated)
         ctx.turn_input = input_items
@@ -188,7 +186,8 @@ class RunLoop:
                 output_type=None if output_schema is None else output_schema.name(),
             ),
         )
-        headers = safe_call("request_headers", call_obs.request_headers, {})
+        no_headers: Mapping[str, str] = {}
+        headers = safe_call("request_headers", call_obs.request_headers, no_headers)
         if headers:
             settings = settings.resolve(ModelSettings(extra_headers=dict(headers)))
         await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
@@ -229,7 +228,7 @@ class RunLoop:
         final = None
         terminal = None
         done_items: list[Any] = []
-        stream = model.stream_response(
+        stream: AsyncIterator[Any] = model.stream_response(
             system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,
             previous_response_id=None, conversation_id=None, prompt=None,
         )
@@ -323,11 +322,8 @@ class RunLoop:
         if new_agent is not None:
             return new_agent, _NO_FINAL
         if tool_results:
-            decided = await self._tool_use_decision(agent, tool_results)
-            if decided is not _NO_FINAL:
-                return None, decided
-            return None, _NO_FINAL
-        return None, self._final_from_messages(agent, turn)
+            return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
+        return None, final_from_messages(agent, turn.messages)
 
     async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> None:
         data = HandoffInputData(
@@ -344,66 +340,8 @@ class RunLoop:
         self.original_input = history if isinstance(history, str) else list(history)
         self.generated = list(filtered.pre_handoff_items) + list(filtered.new_items)
 
-    async def _tool_use_decision(self, agent: Agent[Any], results: list[FunctionToolResult]) -> Any:
-        behavior = agent.tool_use_behavior
-        text_output = agent.output_type in (None, str)
-        if behavior == "run_llm_again":
-            return _NO_FINAL
-        if behavior == "stop_on_first_tool":
-            output = results[0].output
-            return str(output) if text_output else output
-        if isinstance(behavior, dict):
-            names = behavior.get("stop_at_tool_names", [])
-            for r in results:
-                if r.tool.name in names:
-                    return str(r.output) if text_output else r.output
-            return _NO_FINAL
-        if callable(behavior):
-            decision = behavior(self.result.context_wrapper, results)
-            if inspect.isawaitable(decision):
-                decision = await decision
-            if not isinstance(decision, ToolsToFinalOutputResult):
-                raise ModelBehaviorError(
-                    f"tool_use_behavior returned {type(decision).__name__}, expected ToolsToFinalOutputResult"
-                )
-            if decision.is_final_output:
-                return decision.final_output
-            return _NO_FINAL
-        raise ModelBehaviorError(f"Unknown tool_use_behavior: {behavior!r}")
-
-    def _final_from_messages(self, agent: Agent[Any], turn: _Turn) -> Any:
-        last = turn.messages[-1] if turn.messages else None
-        if last is not None:
-            refusal = ItemHelpers.extract_refusal(last)
-            if refusal and ItemHelpers.extract_text(last) is None:
-                raise ModelRefusalError(refusal)
-        schema = _output_schema(agent)
-        if schema is None:
-            return (ItemHelpers.extract_text(last) if last is not None else None) or ""
-        text = ItemHelpers.extract_text(last) if last is not None else None
-        if not text:
-            return _NO_FINAL  # no message text: run again
-        return schema.validate_json(text)
-
-
-class _NoFinal:
-    def __repr__(self) -> str:
-        return "<no final output>"
-
-
-_NO_FINAL: Any = _NoFinal()
-
-
 def _discard(event: Any) -> None:
     return None
-
-
-def _output_schema(agent: Agent[Any]) -> AgentOutputSchema | None:
-    if agent.output_type is None or agent.output_type is str:
-        return None
-    if isinstance(agent.output_type, AgentOutputSchema):
-        return agent.output_type
-    return AgentOutputSchema(agent.output_type)
 
 
 def _unknown_model(model: Model) -> Any:

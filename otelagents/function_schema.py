@@ -139,7 +139,7 @@ def function_schema(
             if strings and description is None:
                 description = strings[0]
             others = [m for m in meta if not isinstance(m, str)]
-            annotation = Annotated[tuple([base, *others])] if others else base  # type: ignore[misc]
+            annotation = Annotated[tuple([base, *others])] if others else base
         default = param.default
         if param.kind == param.VAR_POSITIONAL:
             annotation, default = list[annotation], []  # type: ignore[valid-type]

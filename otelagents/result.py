@@ -75,7 +75,7 @@ class RunResultStreaming(RunResultBase):
     model call or tool keeps running unseen.
     """
 
-    current_agent: Agent[Any] = field(default=None)  # type: ignore[assignment]
+    current_agent: Agent[Any] = field(default=None)  # type: ignore[arg-type]
     current_turn: int = 0
     max_turns: int | None = 10
     is_complete: bool = False
@@ -118,6 +118,9 @@ class RunResultStreaming(RunResultBase):
             self._events.append(_END)
         if self._wakeup is not None:
             self._wakeup.set()
+
+    def _stop_after_turn(self) -> bool:
+        return self._cancel_mode == "after_turn"
 
     async def _wait_for_consumers(self) -> None:
         """Back-pressure: before the next model call, let active consumers drain the queue."""

@@ -18,55 +18,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from openai.types.responses import (
-    ResponseFunctionCallArgumentsDeltaEvent,
-    ResponseStreamEvent,
-    ResponseTextDeltaEvent,
-    ResponseUsage,
-)
+from openai.types.responses import ResponseStreamEvent, ResponseUsage
 
 from ..exceptions import ModelBehaviorError
 from ._events import ResponseStreamBuilder, make_usage
-
-_set = object.__setattr__
-
-
-def construct_exact(cls: Any, values: dict[str, Any]) -> Any:
-    """An instance of ``cls`` from ``values`` holding exactly its fields, without validation.
-
-    For events we synthesize ourselves from plain strings and ints. ``model_construct`` on ``openai`` models
-    is the client's recursive lenient construction (about 100 µs); this is about 2 µs, and the result is the
-    same object (it validates strictly and round-trips through ``model_dump``).
-    """
-    instance = cls.__new__(cls)
-    _set(instance, "__dict__", values)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", {})
-    _set(instance, "__pydantic_private__", None)
-    return instance
-
-
-class _FastBuilder(ResponseStreamBuilder):
-    """``ResponseStreamBuilder`` with cheap per-delta events (the hot path of a Chat stream)."""
-
-    def text_delta(self, item_id: str, delta: str) -> ResponseStreamEvent:
-        item = self._find(item_id)
-        if item.refusal:
-            return super().text_delta(item_id, delta)
-        item.parts.append(delta)
-        return construct_exact(ResponseTextDeltaEvent, {  # type: ignore[no-any-return]
-            "content_index": 0, "delta": delta, "item_id": item_id, "logprobs": [],
-            "output_index": item.output_index, "sequence_number": self._next(),
-            "type": "response.output_text.delta",
-        })
-
-    def arguments_delta(self, item_id: str, delta: str) -> ResponseStreamEvent:
-        item = self._find(item_id)
-        item.parts.append(delta)
-        return construct_exact(ResponseFunctionCallArgumentsDeltaEvent, {  # type: ignore[no-any-return]
-            "delta": delta, "item_id": item_id, "output_index": item.output_index,
-            "sequence_number": self._next(), "type": "response.function_call_arguments.delta",
-        })
 
 
 @dataclass
@@ -97,7 +52,7 @@ class ChatStreamConverter:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.builder: _FastBuilder | None = None
+        self.builder: ResponseStreamBuilder | None = None
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
         self.terminal = False
@@ -107,7 +62,7 @@ class ChatStreamConverter:
 
     def _start(self, chunk: dict[str, Any]) -> list[ResponseStreamEvent]:
         created = chunk.get("created")
-        self.builder = _FastBuilder(
+        self.builder = ResponseStreamBuilder(
             response_id=str(chunk.get("id") or _new_id("resp")), model=str(chunk.get("model") or self.model),
             created_at=float(created) if isinstance(created, (int, float)) else None,
         )

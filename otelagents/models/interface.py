@@ -107,7 +107,7 @@ class Model(abc.ABC):
         """Name, provider and server of this model, for telemetry. Override in adapters."""
         return ModelInfo(request_model=getattr(self, "model", type(self).__name__))
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release resources (HTTP clients). The default has none."""
 
 
