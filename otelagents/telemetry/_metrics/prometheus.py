@@ -88,7 +88,7 @@ def _histogram(snap: MetricSnapshot) -> Metric:
         assert isinstance(point, HistogramPoint)
         labels = _labels(point.attributes)
         cumulative = 0
-        for le, n, ex in zip(les, point.bucket_counts, point.exemplars):
+        for le, n, ex in zip(les, point.bucket_counts, point.exemplars, strict=True):
             cumulative += n
             family.samples.append(Sample(bucket, {**labels, "le": le}, cumulative, None, _exemplar(ex)))
         family.samples.append(Sample(count, labels, point.count))
