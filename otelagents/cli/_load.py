@@ -1,0 +1,165 @@
+"""Load mode (``--runs N --concurrency C``): many runs, no live text, a progress bar, a summary table.
+
+It feeds the dashboards: point Prometheus at ``/metrics`` (``--serve`` keeps it up afterwards) or send
+OTLP to a collector. The table is read from the telemetry: per scenario, the run count, failures and
+duration quantiles from the ``invoke_workflow`` spans, time to first token from the ``chat`` spans
+(exact quantiles over the span attributes), and inter-token gaps from the engine's histogram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from time import monotonic, perf_counter
+from typing import TextIO
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
+
+from otelagents.run import Runner
+from otelagents.telemetry import semconv as sc
+
+from ._demo import warm_up
+from ._errors import CLIError, explain_run_error
+from ._pipeline import Pipeline
+from ._report import MetricsView, duration_s, ms, operation
+from ._scenarios import Scenario
+from ._target import Target, TargetSpec
+
+_BAR = 24
+
+
+class Progress:
+    """A progress bar on ``stream``: redrawn in place on a terminal, a line per tenth otherwise."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.failed = 0
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._started = monotonic()
+        self._drawn_at = 0.0
+        self._last_tenth = -1
+
+    def advance(self, failed: bool) -> None:
+        self.done += 1
+        self.failed += failed
+        if self._tty:
+            now = monotonic()
+            if now - self._drawn_at >= 0.1 or self.done == self.total:
+                self._drawn_at = now
+                self._write("\r" + self.render() + ("\n" if self.done == self.total else ""))
+        else:
+            tenth = self.done * 10 // self.total
+            if tenth != self._last_tenth:
+                self._last_tenth = tenth
+                self._write(self.render() + "\n")
+
+    def render(self) -> str:
+        filled = self.done * _BAR // self.total
+        elapsed = max(monotonic() - self._started, 1e-9)
+        return (f"[{'#' * filled}{'-' * (_BAR - filled)}] {self.done}/{self.total} runs  {self.failed} errors  "
+                f"{self.done / elapsed:.1f} runs/s")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def nearest_rank(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` by the nearest-rank method (an observed value), None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
+
+
+async def run_load(scenarios: list[Scenario], spec: TargetSpec, pipeline: Pipeline, runs: int, concurrency: int,
+                   out: TextIO, err: TextIO) -> int:
+    await warm_up(scenarios)
+    target = Target(spec)
+    progress = Progress(runs, err)
+    gate = asyncio.Semaphore(concurrency)
+    failures: list[BaseException] = []
+    pipeline.spans.clear()
+    before = MetricsView.of(pipeline.snapshot())
+
+    async def one(index: int) -> None:
+        scenario = scenarios[index % len(scenarios)]
+        async with gate:
+            failed = False
+            try:
+                result = Runner.run_streamed(scenario.agent(), scenario.prompt,
+                                             run_config=target.run_config(scenario, [pipeline.telemetry]))
+                async for _ in result.stream_events():
+                    pass
+            except Exception as exc:  # noqa: BLE001 - counted and reported below; the other runs go on
+                failures.append(exc)
+                failed = True
+            progress.advance(failed)
+
+    started = perf_counter()
+    try:
+        await asyncio.gather(*(one(i) for i in range(runs)))
+    finally:
+        await target.close()
+    wall = perf_counter() - started
+    if failures and len(failures) == runs:
+        explained = explain_run_error(failures[0], spec.server)
+        if explained is None:
+            raise failures[0]
+        raise CLIError(f"all {runs} runs failed; the first: {explained.message}") from failures[0]
+    added = MetricsView.of(pipeline.snapshot()).minus(before)
+    for line in table(pipeline.finished_spans(), [s.workflow_name for s in scenarios], wall, added):
+        out.write(line + "\n")
+    out.flush()
+    if failures:
+        explained = explain_run_error(failures[0], spec.server)
+        reason = explained.message if explained is not None else f"{type(failures[0]).__name__}: {failures[0]}"
+        err.write(f"otelagents demo: {len(failures)} of {runs} runs failed; the first: {reason}\n")
+    return 0
+
+
+def table(spans: Sequence[ReadableSpan], workflows: list[str], wall_s: float, metrics: MetricsView) -> list[str]:
+    """The summary table: one row per scenario (workflow) and one for all runs."""
+    trace_workflow: dict[int, str] = {}
+    durations: dict[str, list[float]] = {w: [] for w in workflows}
+    errors: dict[str, int] = dict.fromkeys(workflows, 0)
+    for span in spans:
+        if operation(span) == sc.OP_INVOKE_WORKFLOW and span.context is not None:
+            name = str((span.attributes or {}).get(sc.GEN_AI_WORKFLOW_NAME, ""))
+            trace_workflow[span.context.trace_id] = name
+            durations.setdefault(name, []).append(duration_s(span))
+            errors[name] = errors.get(name, 0) + (span.status.status_code is StatusCode.ERROR)
+    ttfts: dict[str, list[float]] = {w: [] for w in durations}
+    for span in spans:
+        value = (span.attributes or {}).get(sc.OTELAGENTS_TIME_TO_FIRST_TOKEN)
+        if operation(span) == sc.OP_CHAT and isinstance(value, float) and span.context is not None:
+            ttfts.setdefault(trace_workflow.get(span.context.trace_id, "?"), []).append(value)
+    header = ("scenario", "runs", "errors", "runs/s", "TTFT p50", "TTFT p95", "run p50", "run p95")
+    rows = [header]
+    everything = [*durations, "all runs"]
+    for name in everything:
+        if name == "all runs":
+            runs_d = [d for values in durations.values() for d in values]
+            ttft = [t for values in ttfts.values() for t in values]
+            failed = sum(errors.values())
+        else:
+            runs_d, ttft, failed = durations[name], ttfts.get(name, []), errors.get(name, 0)
+        rows.append((name, str(len(runs_d)), str(failed), f"{len(runs_d) / wall_s:.1f}" if wall_s > 0 else "-",
+                     ms(nearest_rank(ttft, 0.5)), ms(nearest_rank(ttft, 0.95)), ms(nearest_rank(runs_d, 0.5)),
+                     ms(nearest_rank(runs_d, 0.95))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["", f"load: {len(trace_workflow)} runs in {wall_s:.2f} s"]
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  " + "  ".join(cells))
+    gaps = metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    rate = metrics.histogram(sc.METRIC_OUTPUT_TOKENS_PER_SECOND).mean
+    if gaps.count:
+        lines.append(f"  inter-token gap (histogram): p50 {ms(gaps.quantile(0.5))}  p95 {ms(gaps.quantile(0.95))}  "
+                     f"p99 {ms(gaps.quantile(0.99))} over {gaps.count} gaps"
+                     + (f"; decode rate {rate:.1f} tokens/s" if rate is not None else ""))
+    return lines

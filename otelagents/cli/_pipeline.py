@@ -1,0 +1,129 @@
+"""The demo's telemetry pipeline: what an application would build, plus an in-memory view for the report.
+
+* a ``MetricsEngine`` served on ``/metrics`` (and pushed over OTLP when asked);
+* an SDK ``TracerProvider`` of the demo's own (never the global one) whose spans go to an in-memory
+  exporter, which the report reads, and to OTLP when asked;
+* a ``Telemetry`` observer over both, passed to each run in ``RunConfig(observers=[...])``.
+
+OTLP endpoint and protocol resolve as ``otelagents.telemetry.setup()`` resolves them (argument, then the
+``OTEL_EXPORTER_OTLP_*`` variables).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otelagents.telemetry._metrics import (
+    MetricsEngine,
+    MetricSnapshot,
+    MetricsPortInUseError,
+    MetricsServer,
+    OTLPMetricsBridge,
+)
+from otelagents.telemetry._observer import Telemetry
+from otelagents.telemetry.setup import _endpoint, _metric_exporter, _protocol, _span_exporter
+
+from ._errors import CLIError
+
+DEFAULT_SERVICE_NAME = "otelagents-demo"
+OTLP_METRICS_INTERVAL_S = 5.0
+_SHUTDOWN_S = 5.0
+
+
+@dataclass(frozen=True)
+class OTLPTarget:
+    protocol: str
+    traces_endpoint: str
+    metrics_endpoint: str
+
+
+def resolve_otlp(endpoint: str | None, protocol: str | None) -> OTLPTarget | None:
+    """Where to send OTLP, from the flags or the ``OTEL_EXPORTER_OTLP_*`` variables; None for nowhere."""
+    try:
+        trace_protocol = _protocol("traces", protocol)
+        metric_protocol = _protocol("metrics", protocol)
+    except ValueError as exc:
+        raise CLIError(f"{exc}.", usage=True) from exc
+    traces = _endpoint("traces", endpoint, trace_protocol)
+    metrics = _endpoint("metrics", endpoint, metric_protocol)
+    if traces is None or metrics is None:
+        return None
+    return OTLPTarget(trace_protocol, traces, metrics)
+
+
+def _bounded(target: Callable[[], object], timeout_s: float) -> bool:
+    """Run ``target`` on a daemon thread; stop waiting after ``timeout_s``. Whether it finished in time."""
+    thread = threading.Thread(target=target, name="otelagents-demo-shutdown", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return not thread.is_alive()
+
+
+class Pipeline:
+    """Everything the demo's telemetry needs; ``close()`` flushes and stops it, bounded in time."""
+
+    def __init__(self, *, metrics_host: str, metrics_port: int, otlp: OTLPTarget | None) -> None:
+        self.engine = MetricsEngine()
+        self.spans = InMemorySpanExporter()
+        self.otlp = otlp
+        self.server = MetricsServer(self.engine, metrics_host, metrics_port)
+        try:
+            self.server.start()
+        except MetricsPortInUseError as exc:
+            raise CLIError(
+                f"cannot serve /metrics on {metrics_host}:{metrics_port}: the port is already in use "
+                f"(another otelagents demo?). Pass --metrics-port with a free port, or --metrics-port 0 to "
+                f"pick one."
+            ) from exc
+        except OSError as exc:
+            raise CLIError(f"cannot serve /metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}. "
+                           "Pass another --metrics-port.") from exc
+        attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: DEFAULT_SERVICE_NAME}
+        self.resource = Resource.create(attributes)
+        self.provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        self.provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.bridge: OTLPMetricsBridge | None = None
+        if otlp is not None:
+            self.provider.add_span_processor(BatchSpanProcessor(_span_exporter(otlp.protocol,
+                                                                               otlp.traces_endpoint)))
+            exporter = _metric_exporter(otlp.protocol, otlp.metrics_endpoint)
+            self.bridge = OTLPMetricsBridge(self.engine, exporter, interval_s=OTLP_METRICS_INTERVAL_S,
+                                            resource=self.resource).start()
+        self.telemetry = Telemetry(tracer_provider=self.provider, metrics=self.engine)
+        self._closed = False
+
+    @property
+    def metrics_url(self) -> str:
+        return self.server.url
+
+    def snapshot(self) -> list[MetricSnapshot]:
+        return self.engine.collect()
+
+    def finished_spans(self) -> list[ReadableSpan]:
+        return list(self.spans.get_finished_spans())
+
+    def flush_otlp(self, timeout_s: float = _SHUTDOWN_S) -> bool:
+        """Push pending spans and a metrics snapshot to the collector now. Whether both made it in time."""
+        if self.otlp is None:
+            return True
+        spans_ok = _bounded(lambda: self.provider.force_flush(int(timeout_s * 1000)), timeout_s)
+        metrics_ok = self.bridge.export_now(timeout_s) if self.bridge is not None else True
+        return spans_ok and metrics_ok
+
+    def close(self) -> None:
+        """Stop serving and exporting. Bounded: a collector that hangs costs at most a few seconds."""
+        if self._closed:
+            return
+        self._closed = True
+        _bounded(self.provider.shutdown, _SHUTDOWN_S)
+        if self.bridge is not None:
+            self.bridge.shutdown(_SHUTDOWN_S)
+        self.server.close()
