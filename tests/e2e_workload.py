@@ -304,9 +304,10 @@ SCRAPE_INTERVAL_S = 1.0
 class Scraped:
     """A workload of two rounds that Prometheus has scraped in full.
 
-    Round one ran before Prometheus's first scrape (it creates every series), round two after a scrape had
-    seen round one, so every counter and bucket increased between two scrapes and ``rate()`` over
-    ``rate_window`` (from before round two to ``eval_time``) is positive. Query at ``eval_time``.
+    Round one creates every series (Prometheus's first scrape may fall in its middle); round two starts
+    only once a scrape holds all of round one, so every counter and bucket increased between two scrapes
+    and ``rate()`` over ``rate_window`` (from before round two to ``eval_time``) is positive. Query at
+    ``eval_time``.
     """
 
     workload: E2EWorkload
