@@ -155,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(err)
         return EXIT_USAGE
     debug = bool(args.debug)
-    _configure_logging(debug, err)
     prefix = f"{PROG} {args.command}"
     try:
         from ._demo import DemoOptions, run
@@ -174,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             concurrency=args.concurrency or 4,
         )
+        _configure_logging(debug, err)
         return run(options, out, err)
     except CLIError as exc:
         if debug:

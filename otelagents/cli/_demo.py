@@ -192,10 +192,13 @@ def _footer(pipeline: Pipeline, out: TextIO) -> None:
     view = MetricsView.of(pipeline.snapshot())
     calls = view.histogram(sc.METRIC_OPERATION_DURATION).count
     name = sc.METRICS_BY_NAME[sc.METRIC_OPERATION_DURATION].prometheus_name
-    _say(out, f"{pipeline.metrics_url} now serves these runs' metrics ({name}_count {calls}, and the "
-              f"token-latency histograms).")
-    _say(out, "Add --serve to keep it up for Prometheus and the Grafana dashboards in dashboards/, or "
-              "--otlp-endpoint to send traces and metrics to a collector.")
+    _say(out, "Every figure above was read from the spans and the metrics otelagents recorded; p50/p95/p99 are "
+              "estimated from the histogram buckets, as Prometheus' histogram_quantile() does.")
+    _say(out, f"{pipeline.metrics_url} serves the same metrics ({name}_count {calls}, the token-latency "
+              "histograms, ...).")
+    hint = "Add --serve to keep it up for Prometheus and the Grafana dashboards in dashboards/"
+    _say(out, hint + ("." if pipeline.otlp is not None else
+                      ", or --otlp-endpoint URL to send traces and metrics to a collector."))
 
 
 def _serve(url: str, out: TextIO) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ from ._errors import CLIError
 DEFAULT_SERVICE_NAME = "otelagents-demo"
 OTLP_METRICS_INTERVAL_S = 5.0
 _SHUTDOWN_S = 5.0
+_FLUSH_S = 3.0
+_GIVE_UP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,20 @@ def resolve_otlp(endpoint: str | None, protocol: str | None) -> OTLPTarget | Non
 
 
 def _bounded(target: Callable[[], object], timeout_s: float) -> bool:
-    """Run ``target`` on a daemon thread; stop waiting after ``timeout_s``. Whether it finished in time."""
-    thread = threading.Thread(target=target, name="otelagents-demo-shutdown", daemon=True)
+    """Run ``target`` on a daemon thread; stop waiting after ``timeout_s``. True when it finished in time
+    and returned neither False nor raised."""
+    results: list[object] = []
+
+    def call() -> None:
+        try:
+            results.append(target())
+        except Exception:  # noqa: BLE001 - a failed export is reported by the caller, in one line
+            results.append(False)
+
+    thread = threading.Thread(target=call, name="otelagents-demo-export", daemon=True)
     thread.start()
-    thread.join(timeout_s)
-    return not thread.is_alive()
+    thread.join(max(timeout_s, 0.0))
+    return bool(results) and results[0] is not False
 
 
 class Pipeline:
@@ -99,6 +111,7 @@ class Pipeline:
                                             resource=self.resource).start()
         self.telemetry = Telemetry(tracer_provider=self.provider, metrics=self.engine)
         self._closed = False
+        self._otlp_failed = False
 
     @property
     def metrics_url(self) -> str:
@@ -110,20 +123,28 @@ class Pipeline:
     def finished_spans(self) -> list[ReadableSpan]:
         return list(self.spans.get_finished_spans())
 
-    def flush_otlp(self, timeout_s: float = _SHUTDOWN_S) -> bool:
-        """Push pending spans and a metrics snapshot to the collector now. Whether both made it in time."""
+    def flush_otlp(self, timeout_s: float = _FLUSH_S) -> bool:
+        """Push pending spans and a metrics snapshot to the collector now, within ``timeout_s`` in all.
+        Whether both made it; after a failure, ``close()`` gives up on the collector at once."""
         if self.otlp is None:
             return True
-        spans_ok = _bounded(lambda: self.provider.force_flush(int(timeout_s * 1000)), timeout_s)
-        metrics_ok = self.bridge.export_now(timeout_s) if self.bridge is not None else True
-        return spans_ok and metrics_ok
+        deadline = time.monotonic() + timeout_s
+        ok = _bounded(lambda: self.provider.force_flush(int(timeout_s * 1000)), timeout_s)
+        bridge = self.bridge
+        if ok and bridge is not None:
+            remaining = max(deadline - time.monotonic(), 0.0)
+            ok = _bounded(lambda: bridge.export_now(remaining), remaining)
+        self._otlp_failed = not ok
+        return ok
 
     def close(self) -> None:
-        """Stop serving and exporting. Bounded: a collector that hangs costs at most a few seconds."""
+        """Stop serving and exporting, bounded: a collector that is down or hangs costs a few seconds at most."""
         if self._closed:
             return
         self._closed = True
-        _bounded(self.provider.shutdown, _SHUTDOWN_S)
-        if self.bridge is not None:
-            self.bridge.shutdown(_SHUTDOWN_S)
         self.server.close()
+        budget = _GIVE_UP_S if self._otlp_failed else _SHUTDOWN_S
+        deadline = time.monotonic() + budget
+        _bounded(self.provider.shutdown, budget)
+        if self.bridge is not None:
+            self.bridge.shutdown(max(deadline - time.monotonic(), 0.1))

@@ -198,8 +198,11 @@ def summary_lines(summary: RunSummary) -> list[str]:
     else:
         lines.append("inter-token gap       - (fewer than two output chunks)")
     rate = rates.mean
-    lines.append(f"decode rate           {rate:.1f} tokens/s" if rate is not None else
-                 "decode rate           - (needs two output chunks and token usage)")
+    if rate is not None:
+        calls = f"model call{'s' if rates.count != 1 else ''}"
+        lines.append(f"decode rate           {rate:,.1f} tokens/s (mean over {rates.count} {calls})")
+    else:
+        lines.append("decode rate           - (needs two output chunks and token usage)")
     outcome = "  FAILED" if summary.failed else ""
     lines.append(f"duration              {ms(summary.duration_s)}{outcome}")
     lines.append(f"tokens                {summary.input_tokens} input, {summary.output_tokens} output")

@@ -49,7 +49,8 @@ def target_spec(model: str | None, base_url: str | None, api: str | None, fast: 
     if model is None:
         given = [flag for flag, value in (("--base-url", base_url), ("--api", api)) if value is not None]
         if given:
-            raise CLIError(f"{' and '.join(given)} need --model NAME (the model to ask); without --model the "
+            verb = "needs" if len(given) == 1 else "need"
+            raise CLIError(f"{' and '.join(given)} {verb} --model NAME (the model to ask); without --model the "
                            "demo runs offline on the scripted model", usage=True)
         return TargetSpec(None, None, None, "responses", pace)
     if not model.strip():
