@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn, TextIO
 
 from ._errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CLIError
@@ -110,18 +112,29 @@ def _default_metrics_port() -> int:
                        usage=True) from None
 
 
-def _configure_logging(debug: bool, err: TextIO) -> None:
+@contextmanager
+def _logging(debug: bool, err: TextIO) -> Iterator[None]:
+    """Log records as one line each on ``err`` (tracebacks only with ``--debug``); restored afterwards, so
+    that ``main()`` can be called in process (tests) without changing the caller's logging."""
     handler = logging.StreamHandler(err)
     handler.setFormatter(_OneLine(debug))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    levels: dict[str, int] = {"": logging.DEBUG if debug else logging.WARNING}
     if not debug:
         # The exporters' own retries and failures would print tracebacks; the demo reports them in one line.
-        logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
-        logging.getLogger("otelagents.telemetry").setLevel(logging.ERROR)
-        for noisy in ("httpx", "httpx2", "httpcore", "openai", "grpc", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+        levels.update({"opentelemetry": logging.CRITICAL, "otelagents.telemetry": logging.ERROR})
+        levels.update(dict.fromkeys(("httpx", "httpx2", "httpcore", "openai", "grpc", "asyncio"), logging.ERROR))
+    saved_handlers = root.handlers[:]
+    saved_levels = {name: logging.getLogger(name).level for name in levels}
+    root.handlers[:] = [handler]
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved_handlers
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 class _OneLine(logging.Formatter):
@@ -173,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             concurrency=args.concurrency or 4,
         )
-        _configure_logging(debug, err)
-        return run(options, out, err)
+        with _logging(debug, err):
+            return run(options, out, err)
     except CLIError as exc:
         if debug:
             traceback.print_exc(file=err)
