@@ -153,6 +153,15 @@ class _OneLine(logging.Formatter):
         return record
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``). Returns the exit code."""
     out, err = sys.stdout, sys.stderr
@@ -196,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.write(f"\n{prefix}: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`otelagents demo | head`): stop quietly
+        _silence_stdout()
+        return EXIT_RUNTIME
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, the traceback on --debug
         if debug:
             traceback.print_exc(file=err)
