@@ -1,0 +1,121 @@
+"""The table: one row per figure, with its target and whether it was met.
+
+Rows are built from whatever sections ran; a section that did not run, or a variant that could not (an
+optional package missing), still gets its rows, marked ``n/a`` with the reason, so the table always has
+the same shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from benchmarks.accuracy import AccuracyResult
+from benchmarks.scale import ScaleResult
+from benchmarks.telemetry_cost import HotPathCost
+from benchmarks.throughput import LABELS, ORDER, ThroughputResult
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    figure: str
+    value: str
+    target: str = ""
+    status: str = ""  # "ok", "MISSED", "" (no target) or "n/a"
+
+
+def _num(value: float, fmt: str) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def _check(value: float, ok: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return "ok" if ok else "MISSED"
+
+
+def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not run") -> list[Row]:
+    s = "1 throughput"
+    rows = []
+    for key in ORDER:
+        why = (t.skipped.get(key) if t is not None else skipped_why) or ""
+        value = _num(t.rate(key), ",.0f") if t is not None and t.has(key) else f"n/a ({why})"
+        rows.append(Row(s, f"events/s, {LABELS[key]}", value))
+    ratios = [
+        ("ours full / SDK tracing off", "ours_full", "sdk_off", ">= 5x (aim >= 8x)", 5.0),
+        ("ours full / SDK + OTel", "ours_full", "sdk_otel", "", None),
+        ("ours off / SDK tracing off", "ours_off", "sdk_off", "", None),
+        ("full / off (ours)", "ours_full", "ours_off", ">= 0.9", 0.9),
+        ("ours off / floor", "ours_off", "floor", "", None),
+        ("ours full / floor", "ours_full", "floor", "aim >= 0.5", 0.5),
+    ]
+    for name, a, b, target, bound in ratios:
+        value = t.ratio(a, b) if t is not None else float("nan")
+        shown = _num(value, ".2f") + ("x" if not math.isnan(value) else "")
+        status = "" if bound is None else _check(value, value >= bound)
+        rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
+    return rows
+
+
+def cost_rows(t: ThroughputResult | None, hot: HotPathCost | None) -> list[Row]:
+    s = "2 telemetry cost"
+    full = t.cost_us_per_event("ours_full", "ours_off") if t is not None else float("nan")
+    sdk = t.cost_us_per_event("sdk_otel", "sdk_off") if t is not None else float("nan")
+    rows = [
+        Row(s, "µs per chunk, ours: full - off (from the throughput rounds)", _num(full, ".2f")),
+        Row(s, "µs per chunk, SDK: OTel - tracing off (same rounds)", _num(sdk, ".2f")),
+    ]
+    if hot is None:
+        rows.append(Row(s, "µs per event() call, hot path alone (no-op hook)", "n/a (section not run)"))
+    else:
+        rows.append(Row(s, "µs per event() call, hot path alone (no-op hook)",
+                        f"{hot.event_us:.3f} ({hot.noop_us:.3f})"))
+    return rows
+
+
+def accuracy_rows(a: AccuracyResult | None) -> list[Row]:
+    s = "3 accuracy"
+    if a is None or not a.runs:
+        return [Row(s, "time to first token abs error, median / max (ms)", "n/a (section not run)", "<= 2 ms"),
+                Row(s, "mean chunk gap abs error, median / max (ms)", "n/a (section not run)")]
+    ttft_med, ttft_max = a.errors_ms("ttft")
+    gap_med, gap_max = a.errors_ms("gap")
+    setting = f"truth: {a.truth_source}; TTFT {a.ttft * 1e3:.0f} ms, gap {a.gap * 1e3:.0f} ms, {len(a.runs)} runs"
+    return [
+        Row(s, f"time to first token abs error, median / max (ms) [{setting}]",
+            f"{ttft_med:.2f} / {ttft_max:.2f}", "<= 2 ms", _check(ttft_max, ttft_max <= 2.0)),
+        Row(s, "mean chunk gap abs error, median / max (ms)", f"{gap_med:.3f} / {gap_max:.3f}"),
+    ]
+
+
+def scale_rows(c: ScaleResult | None, why: str = "section not run") -> list[Row]:
+    s = "4 scale"
+    if c is None:
+        names = ["concurrent streamed runs (peak in flight)", "wall time (s), ours (raw httpx floor)",
+                 "peak RSS (MiB) / per run (KiB)",
+                 "spans / traces exported", "complete traces, one trace per run", "failed runs"]
+        return [Row(s, name, f"n/a ({why})") for name in names]
+    complete_ok = c.complete == c.runs and c.one_trace_per_run and c.spans == 3 * c.runs
+    return [
+        Row(s, "concurrent streamed runs (peak in flight)", f"{c.runs} ({c.peak_in_flight})"),
+        Row(s, f"wall time (s), ours (raw httpx floor) [{c.deltas} deltas each]",
+            f"{c.wall_s:.1f} ({_num(c.floor_wall_s, '.1f')})"),
+        Row(s, "peak RSS (MiB) / per run (KiB)", f"{c.peak_rss_mib:.0f} / {c.kib_per_run:.0f}"),
+        Row(s, "spans / traces exported", f"{c.spans} / {c.traces}", f"{3 * c.runs} / {c.runs}",
+            _check(c.spans, c.spans == 3 * c.runs and c.traces == c.runs)),
+        Row(s, "complete traces, one trace per run", f"{c.complete}, {'yes' if c.one_trace_per_run else 'no'}",
+            f"{c.runs}, yes", "ok" if complete_ok else "MISSED"),
+        Row(s, "failed runs", f"{c.failed}" + (f" ({c.error})" if c.error else ""), "0",
+            _check(c.failed, c.failed == 0)),
+    ]
+
+
+def render(rows: list[Row]) -> str:
+    """A Markdown table (it reads as plain text too)."""
+    header = ("Section", "Figure", "Value", "Target", "Status")
+    cells = [header] + [(r.section, r.figure, r.value, r.target, r.status) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Samples and medians shared by the benchmark sections."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement: ``events`` delivered in ``seconds`` of wall time."""
+
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def us_per_event(self) -> float:
+        return self.seconds / self.events * 1e6 if self.events else float("nan")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def ratios(numerators: Sequence[Sample], denominators: Sequence[Sample]) -> list[float]:
+    """Rate ratios computed per round (pairs measured side by side), so slow phases of the machine cancel."""
+    return [a.rate / b.rate for a, b in zip(numerators, denominators, strict=True) if b.rate > 0]

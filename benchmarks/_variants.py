@@ -1,0 +1,136 @@
+"""The five readers of one long streamed answer, each a ``Variant`` whose ``run()`` returns the events read.
+
+* ``floor``: ``httpx`` + ``json.loads`` of every ``data:`` line of the same SSE stream (no objects, no run);
+* ``ours_off`` / ``ours_full``: ``otelagents.Runner.run_streamed`` with no observer / with full telemetry;
+* ``sdk_off`` / ``sdk_otel``: the openai-agents SDK's ``Runner.run_streamed`` with tracing off / with an
+  OpenTelemetry instrumentation (OpenInference's ``OpenAIAgentsInstrumentor``) over the same tracer provider.
+
+Every agent reader counts the events ``async for event in result.stream_events()`` delivers. Each variant
+keeps one client (one keep-alive connection) for all its runs, with the same settings for both libraries.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+import httpx
+
+MODEL = "gpt-bench"
+INSTRUCTIONS = "Answer at length."
+PROMPT = "Tell me a long story."
+
+SDK_PACKAGE = "openai-agents==0.24.0"
+OTEL_PACKAGE = "openinference-instrumentation-openai-agents==2.6.0"
+
+
+class Variant(Protocol):
+    key: str
+    label: str
+
+    async def run(self) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+def openai_client(base_url: str) -> Any:
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=120.0)
+
+
+class Floor:
+    key, label = "floor", "raw floor (httpx + json.loads)"
+
+    def __init__(self, base_url: str) -> None:
+        self.url = base_url + "/responses"
+        self.client = httpx.AsyncClient(timeout=120.0)
+        self.body = {"model": MODEL, "input": PROMPT, "instructions": INSTRUCTIONS, "stream": True}
+
+    async def run(self) -> int:
+        count = 0
+        async with self.client.stream("POST", self.url, json=self.body) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    json.loads(line[5:])
+                    count += 1
+        return count
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class Ours:
+    """otelagents, with ``observers`` on every run (``[]``: no observer at all)."""
+
+    def __init__(self, key: str, label: str, base_url: str, observers: list[Any], api: str = "responses") -> None:
+        import otelagents
+
+        self.key, self.label = key, label
+        self.client = openai_client(base_url)
+        model_class = otelagents.OpenAIResponsesModel if api == "responses" else \
+            otelagents.OpenAIChatCompletionsModel
+        self.agent = otelagents.Agent(name="bench", instructions=INSTRUCTIONS, model=model_class(MODEL, self.client))
+        self.observers = observers
+        self.runner = otelagents.Runner
+        self.run_config = otelagents.RunConfig
+
+    async def run(self) -> int:
+        count = 0
+        result = self.runner.run_streamed(self.agent, PROMPT, run_config=self.run_config(observers=self.observers))
+        async for _event in result.stream_events():
+            count += 1
+        return count
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+class SDK:
+    """The openai-agents SDK; ``tracing``: whether its tracing is on (the OTel instrumentation sees it)."""
+
+    def __init__(self, key: str, label: str, base_url: str, tracing: bool) -> None:
+        import agents
+
+        self.key, self.label = key, label
+        self.client = openai_client(base_url)
+        model = agents.OpenAIResponsesModel(MODEL, self.client)
+        self.agent = agents.Agent(name="bench", instructions=INSTRUCTIONS, model=model)
+        self.runner = agents.Runner
+        self.run_config = agents.RunConfig(tracing_disabled=not tracing)
+
+    async def run(self) -> int:
+        count = 0
+        result = self.runner.run_streamed(self.agent, PROMPT, run_config=self.run_config)
+        async for _event in result.stream_events():
+            count += 1
+        return count
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+class SDKInstrumentation:
+    """OpenInference's instrumentation of the SDK, exporting through ``tracer_provider``; undone by close()."""
+
+    def __init__(self, tracer_provider: Any) -> None:
+        from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+        self.instrumentor = OpenAIAgentsInstrumentor()
+        # exclusive (the default): replaces the SDK's own exporter to OpenAI's trace backend
+        self.instrumentor.instrument(tracer_provider=tracer_provider)
+
+    def close(self) -> None:
+        self.instrumentor.uninstrument()
+
+
+def missing(module: str) -> str | None:
+    """Why ``module`` cannot be imported, or None when it can."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,134 @@
+"""Streamed events/s for one long answer, five readers side by side (see ``_variants``).
+
+Method: one warm-up run of each variant, then ``rounds`` rounds; in each round every variant is measured
+in turn (A B C D E, A B C D E, ...), each measurement being ``repeat`` consecutive runs (events / wall time
+of the whole runs, connection reuse included). A garbage collection precedes each measurement, outside the
+timing. Figures are medians over the rounds; ratios are computed per round, then medianed, so a slow phase
+of a noisy machine hits both sides of a ratio alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks._stats import Sample, median, ratios
+from benchmarks._telemetry import FullTelemetry
+from benchmarks._variants import (
+    OTEL_PACKAGE,
+    SDK,
+    SDK_PACKAGE,
+    Floor,
+    Ours,
+    SDKInstrumentation,
+    Variant,
+    missing,
+)
+
+ORDER = ("floor", "ours_off", "ours_full", "sdk_off", "sdk_otel")
+LABELS = {
+    "floor": "raw floor (httpx + json.loads)",
+    "ours_off": "otelagents, telemetry off",
+    "ours_full": "otelagents, full telemetry",
+    "sdk_off": "openai-agents SDK, tracing off",
+    "sdk_otel": "openai-agents SDK + OpenInference OTel",
+}
+
+
+@dataclass
+class ThroughputResult:
+    deltas: int
+    rounds: int
+    repeat: int
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # variant key -> why it was not measured
+
+    def has(self, *keys: str) -> bool:
+        return all(self.samples.get(key) for key in keys)
+
+    def rate(self, key: str) -> float:
+        return median([s.rate for s in self.samples.get(key, [])])
+
+    def events_per_run(self, key: str) -> float:
+        samples = self.samples.get(key, [])
+        return median([s.events / self.repeat for s in samples])
+
+    def ratio(self, numerator: str, denominator: str) -> float:
+        if not self.has(numerator, denominator):
+            return float("nan")
+        return median(ratios(self.samples[numerator], self.samples[denominator]))
+
+    def cost_us_per_event(self, with_telemetry: str, without: str) -> float:
+        """Median over rounds of (µs per event with telemetry - µs per event without)."""
+        if not self.has(with_telemetry, without):
+            return float("nan")
+        pairs = zip(self.samples[with_telemetry], self.samples[without], strict=True)
+        return median([a.us_per_event - b.us_per_event for a, b in pairs])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deltas": self.deltas, "rounds": self.rounds, "repeat": self.repeat, "skipped": self.skipped,
+            "samples": {k: [{"events": s.events, "seconds": s.seconds} for s in v] for k, v in self.samples.items()},
+            "events_per_s": {k: self.rate(k) for k in self.samples},
+        }
+
+
+def _variants(base_url: str, full: FullTelemetry, result: ThroughputResult) -> tuple[list[Variant], list[Any]]:
+    """The variants that can run here, and what to close afterwards; records the others as skipped."""
+    variants: list[Variant] = [
+        Floor(base_url),
+        Ours("ours_off", LABELS["ours_off"], base_url, []),
+        Ours("ours_full", LABELS["ours_full"], base_url, [full.telemetry]),
+    ]
+    cleanups: list[Any] = []
+    why = missing("agents")
+    if why is not None:
+        reason = f"not installed ({why}); pip install '{SDK_PACKAGE}' (the bench extra)"
+        result.skipped["sdk_off"] = result.skipped["sdk_otel"] = reason
+        return variants, cleanups
+    variants.append(SDK("sdk_off", LABELS["sdk_off"], base_url, tracing=False))
+    why = missing("openinference.instrumentation.openai_agents")
+    if why is not None:
+        result.skipped["sdk_otel"] = f"not installed ({why}); pip install '{OTEL_PACKAGE}' (the bench extra)"
+        return variants, cleanups
+    try:
+        cleanups.append(SDKInstrumentation(full.tracer_provider))
+    except Exception as exc:  # noqa: BLE001 - a broken optional dependency skips its row, with the reason
+        result.skipped["sdk_otel"] = f"instrumentation failed: {exc!r}"
+        return variants, cleanups
+    variants.append(SDK("sdk_otel", LABELS["sdk_otel"], base_url, tracing=True))
+    return variants, cleanups
+
+
+async def _measure(variant: Variant, repeat: int) -> Sample:
+    gc.collect()
+    events = 0
+    start = time.perf_counter()
+    for _ in range(repeat):
+        events += await variant.run()
+    return Sample(events, time.perf_counter() - start)
+
+
+async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rounds: int, repeat: int,
+                         progress: Any = None) -> ThroughputResult:
+    """Measure every available variant against the server at ``base_url`` (streaming ``deltas`` deltas)."""
+    result = ThroughputResult(deltas=deltas, rounds=rounds, repeat=repeat)
+    variants, cleanups = _variants(base_url, full, result)
+    try:
+        for variant in variants:
+            await variant.run()  # warm-up: imports, connection, first-use caches
+            result.samples[variant.key] = []
+        for round_number in range(rounds):
+            for variant in variants:
+                result.samples[variant.key].append(await _measure(variant, repeat))
+            if progress is not None:
+                rates = ", ".join(f"{v.key} {result.samples[v.key][-1].rate:,.0f}" for v in variants)
+                progress(f"throughput round {round_number + 1}/{rounds}: {rates} events/s")
+    finally:
+        for variant in variants:
+            await variant.aclose()
+        for cleanup in cleanups:
+            cleanup.close()
+    return result
