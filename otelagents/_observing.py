@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from .observer import (
@@ -70,6 +70,18 @@ def observer_failed(where: str, exc: BaseException) -> None:
     logger.warning("run observer failed in %s; the run goes on: %r", where, exc, exc_info=exc)
 
 
+def call_each(where: str, methods: Sequence[Callable[..., Any]], *args: Any) -> None:
+    """Call every method, even when one raises; then report the first failure (raised in strict mode)."""
+    failure: Exception | None = None
+    for method in methods:
+        try:
+            method(*args)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        observer_failed(where, failure)
+
+
 def safe_call(where: str, fn: Callable[..., T], default: T, *args: Any) -> T:
     try:
         return fn(*args)
@@ -87,16 +99,19 @@ class _FanModelCall(ModelCallObservation):
     def request_headers(self) -> Mapping[str, str]:
         headers: dict[str, str] = {}
         for part in self._parts:
-            headers.update(part.request_headers())
+            no_headers: Mapping[str, str] = {}
+            headers.update(safe_call("ModelCallObservation.request_headers", part.request_headers, no_headers))
         return headers
 
     def event(self, event: Any) -> None:
         for part in self._parts:
-            part.event(event)
+            try:
+                part.event(event)
+            except Exception as exc:
+                observer_failed("ModelCallObservation.event", exc)
 
     def ended(self, response: Any, outcome: Outcome) -> None:
-        for part in self._parts:
-            safe_call("ModelCallObservation.ended", part.ended, None, response, outcome)
+        call_each("ModelCallObservation.ended", [p.ended for p in self._parts], response, outcome)
 
 
 class _FanTool(ToolObservation):
@@ -104,14 +119,45 @@ class _FanTool(ToolObservation):
         self._parts = tuple(parts)
 
     def activate(self) -> AbstractContextManager[Any]:
-        stack = ExitStack()
-        for part in self._parts:
-            stack.enter_context(part.activate())
-        return stack
+        return _fan_activate(self._parts)
 
     def ended(self, outcome: Outcome) -> None:
-        for part in self._parts:
-            safe_call("ToolObservation.ended", part.ended, None, outcome)
+        call_each("ToolObservation.ended", [p.ended for p in self._parts], outcome)
+
+
+@contextmanager
+def safe_activate(observation: ToolObservation) -> Iterator[None]:
+    """Enter ``observation.activate()`` with its failures contained (the tool runs either way)."""
+    try:
+        manager = observation.activate()
+        manager.__enter__()
+    except Exception as exc:
+        observer_failed("ToolObservation.activate", exc)
+        yield
+        return
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            suppress = manager.__exit__(type(exc), exc, exc.__traceback__)
+        except Exception as inner:
+            observer_failed("ToolObservation.activate (exit)", inner)
+            raise exc from None
+        if not suppress:
+            raise
+    else:
+        try:
+            manager.__exit__(None, None, None)
+        except Exception as exc:
+            observer_failed("ToolObservation.activate (exit)", exc)
+
+
+@contextmanager
+def _fan_activate(parts: Sequence[ToolObservation]) -> Iterator[None]:
+    with ExitStack() as stack:
+        for part in parts:
+            stack.enter_context(safe_activate(part))
+        yield
 
 
 class _FanHandoff(HandoffObservation):
@@ -119,8 +165,7 @@ class _FanHandoff(HandoffObservation):
         self._parts = tuple(parts)
 
     def ended(self, outcome: Outcome) -> None:
-        for part in self._parts:
-            safe_call("HandoffObservation.ended", part.ended, None, outcome)
+        call_each("HandoffObservation.ended", [p.ended for p in self._parts], outcome)
 
 
 def _fan(parts: list[T], noop: T, cls: Callable[[list[T]], T]) -> T:
@@ -149,8 +194,7 @@ class _FanAgent(AgentObservation):
         return _fan(started, NOOP_HANDOFF, _FanHandoff)
 
     def ended(self, outcome: Outcome) -> None:
-        for part in self._parts:
-            safe_call("AgentObservation.ended", part.ended, None, outcome)
+        call_each("AgentObservation.ended", [p.ended for p in self._parts], outcome)
 
 
 class _FanRun(RunObservation):
@@ -162,11 +206,24 @@ class _FanRun(RunObservation):
         return _fan(started, NOOP_AGENT, _FanAgent)
 
     def ended(self, outcome: Outcome) -> None:
-        for part in self._parts:
-            safe_call("RunObservation.ended", part.ended, None, outcome)
+        call_each("RunObservation.ended", [p.ended for p in self._parts], outcome)
 
 
 def start_run_observation(observers: Sequence[RunObserver], info: RunInfo) -> RunObservation:
     """One observation for the run, fanned out over every observer (the no-op one when there are none)."""
-    started = [safe_call("run_started", o.run_started, NOOP_RUN, info) for o in observers]
-    return _fan(started, NOOP_RUN, _FanRun)
+    started: list[RunObservation] = []
+    failure: Exception | None = None
+    for observer in observers:
+        try:
+            started.append(observer.run_started(info))
+        except Exception as exc:
+            failure = failure or exc
+    run = _fan(started, NOOP_RUN, _FanRun)
+    if failure is not None:
+        try:
+            observer_failed("RunObserver.run_started", failure)
+        except Exception:
+            # Strict mode: the run fails before it starts; end what the other observers began.
+            call_each("RunObservation.ended", [run.ended], Outcome(error=failure))
+            raise
+    return run

@@ -146,14 +146,17 @@ class RunLoop:
                 return
 
     def _end_agent(self, outcome: Outcome) -> None:
-        if self.agent_observation is not None:
-            safe_call("AgentObservation.ended", self.agent_observation.ended, None, outcome)
-            self.agent_observation = None
+        observation, self.agent_observation = self.agent_observation, None
+        if observation is not None:
+            safe_call("AgentObservation.ended", observation.ended, None, outcome)
 
     def fail(self, error: BaseException) -> None:
         """Record a failure: attach run data, end the agent segment."""
         cancelled = isinstance(error, asyncio.CancelledError)
-        self._end_agent(Outcome(error=error, cancelled=cancelled))
+        try:
+            self._end_agent(Outcome(error=error, cancelled=cancelled))
+        except Exception as exc:  # strict mode: the run's own error wins; note the observer's
+            error.__context__ = error.__context__ or exc
         if isinstance(error, AgentsException) and error.run_data is None:
             result = self.result
             error.run_data = RunErrorDetails(

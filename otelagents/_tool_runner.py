@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.responses import ResponseFunctionToolCall
 
-from ._observing import safe_call
+from ._observing import safe_activate, safe_call
 from .exceptions import ToolTimeoutError, UserError
 from .handoffs import Handoff, HandoffInputData
 from .items import HandoffOutputItem, ItemHelpers, RunItem, ToolCallOutputItem
@@ -118,7 +118,7 @@ async def _invoke(
     obs = safe_call("tool_started", observation.tool_started, NOOP_TOOL,
                     ToolCallInfo(agent=agent, tool=tool, call_id=call.call_id, arguments=call.arguments))
     try:
-        with obs.activate():
+        with safe_activate(obs):
             await _hook(hooks, "on_tool_start", context, agent, tool)
             await _hook(agent.hooks, "on_tool_start", context, agent, tool)
             output = await _call_with_timeout(tool, tool_ctx, call.arguments)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ._observing import get_run_observers, start_run_observation
+from ._observing import get_run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
 from .agent import Agent
 from .exceptions import UserError
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
 from .models.interface import Model, ModelProvider
-from .observer import Outcome, RunInfo
+from .observer import NOOP_RUN, Outcome, RunInfo, RunObservation
 from .result import RunResult, RunResultStreaming
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
@@ -171,39 +171,52 @@ def _new_result(agent: Agent[Any], input: Any, context: Any, max_turns: int | No
 
 
 async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool) -> None:
-    """Run the loop with observation, errors and the end-of-stream sentinel on every path."""
-    observers = get_run_observers() + list(config.observers)
-    observation = start_run_observation(
-        observers,
-        RunInfo(
-            starting_agent=result.current_agent, input=result.input, run_config=config,
-            max_turns=result.max_turns, streamed=streamed,
-            include_sensitive_data=config.trace_include_sensitive_data,
-        ),
-    )
-    loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
-                   resolve_model=resolve_model, streamed=streamed)
+    """Run the loop with observation, errors and the end-of-stream sentinel on every path.
+
+    Observer failures are contained by ``safe_call`` in production; in strict mode (tests) they become
+    the run's error, and even then the stream ends: the sentinel is queued whatever raised.
+    """
+    observation: RunObservation = NOOP_RUN
     outcome = Outcome()
+    error: BaseException | None = None
     try:
-        await loop.run()
-        if result._cancel_mode == "after_turn":
+        observation = start_run_observation(
+            get_run_observers() + list(config.observers),
+            RunInfo(
+                starting_agent=result.current_agent, input=result.input, run_config=config,
+                max_turns=result.max_turns, streamed=streamed,
+                include_sensitive_data=config.trace_include_sensitive_data,
+            ),
+        )
+        loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
+                       resolve_model=resolve_model, streamed=streamed)
+        try:
+            await loop.run()
+        except BaseException as exc:
+            loop.fail(exc)
+            raise
+        if result._stop_after_turn():
             outcome = Outcome(cancelled=True)
         else:
             outcome = Outcome(output=result.final_output, usage=result.context_wrapper.usage)
     except asyncio.CancelledError as exc:
-        loop.fail(exc)
         outcome = Outcome(error=exc, cancelled=True)
         raise
     except BaseException as exc:
-        loop.fail(exc)
-        result._stored_exception = exc
+        error = exc
         outcome = Outcome(error=exc)
         raise
     finally:
-        from ._observing import safe_call
-
-        safe_call("RunObservation.ended", observation.ended, None, outcome)
-        result._finish()
+        try:
+            safe_call("RunObservation.ended", observation.ended, None, outcome)
+        except BaseException as exc:  # strict mode: an observer bug fails the run, it does not hang it
+            error = error or exc
+            raise
+        finally:
+            if error is not None and result._stored_exception is None:
+                result._stored_exception = error
+                result.final_output = None
+            result._finish()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

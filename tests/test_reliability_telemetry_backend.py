@@ -235,14 +235,7 @@ def healthy_view(rig: Rig) -> list[tuple[str, str, Any, Any]]:
                    (s.attributes or {}).get(sc.OTELAGENTS_OUTPUT_CHUNKS)) for s in rig.spans())
 
 
-PRODUCTION_BUGS = {
-    "tool_activate": "_tool_runner._invoke enters ToolObservation.activate() without isolation: an observer "
-                     "raising there fails the tool, and the run, even in production mode",
-    "event": "_observing._FanModelCall.event stops at the first observer that raises: the observers after "
-             "it miss every event (no TTFT, no chunks)",
-    "request_headers": "_observing._FanModelCall.request_headers stops at the first observer that raises: "
-                       "the headers of the observers after it (traceparent) are not sent",
-}
+PRODUCTION_BUGS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("where", [
@@ -265,16 +258,7 @@ async def test_raising_observer_does_not_break_the_run_in_production(
     await assert_no_pending_tasks()
 
 
-STRICT_BUGS = {
-    "run_started": "run._drive calls start_run_observation before its try/finally: when it raises, the "
-                   "end-of-stream sentinel is never queued and the consumer hangs",
-    "run_ended": "run._drive's finally calls RunObservation.ended before result._finish(): when it raises, "
-                 "the sentinel is never queued (the consumer hangs) and the observers after it never end "
-                 "their root spans",
-    "agent_ended": "run._drive: when AgentObservation.ended raises at the end of a successful run, loop.fail() "
-                   "raises again before result._stored_exception is set, so the consumer sees a clean end and "
-                   "the error is lost",
-}
+STRICT_BUGS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("where", [
@@ -289,7 +273,10 @@ async def test_raising_observer_fails_the_run_in_strict_mode(where: str, monkeyp
     assert result.final_output is None
     await run_finished(result)
     assert_all_closed(rig)  # the healthy observer's spans all ended
-    assert_every_span(rig, ERR, "ObserverBug", operations=("invoke_workflow",))
+    if where != "run_ended":
+        # (When the run's own end is what raises, the healthy observer was told of a successful end in
+        # the same call: every observer is called, then the first failure is raised.)
+        assert_every_span(rig, ERR, "ObserverBug", operations=("invoke_workflow",))
     await assert_no_pending_tasks()
 
 

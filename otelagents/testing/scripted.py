@@ -83,7 +83,9 @@ def handoff(target: Any) -> ToolCall:
     return ToolCall("transfer_to_" + re.sub(r"[^A-Za-z0-9_]", "_", name).lower(), "{}")
 
 
-def failure(kind: Literal["failed", "incomplete", "error", "truncated"] = "failed", message: str = "scripted failure") -> Failure:
+def failure(
+    kind: Literal["failed", "incomplete", "error", "truncated"] = "failed", message: str = "scripted failure"
+) -> Failure:
     """A failed response: ``response.failed``/``response.incomplete``/``error``, or a stream cut short."""
     return Failure(kind, message)
 
