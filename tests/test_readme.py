@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import shutil
@@ -80,12 +81,20 @@ def _run_venv(tmp_path: Path) -> None:
     assert Path(result.stdout.strip()).resolve() == (tmp_path / ".venv").resolve()
 
 
-def _run_demo(tmp_path: Path) -> None:
-    # The console script `otelagents` is `otelagents.cli:main`, as `python -m otelagents` is (test_cli_demo
-    # checks both). A free port keeps the run clear of anything else on 9464.
+@functools.cache
+def readme_demo() -> tuple[subprocess.CompletedProcess[str], float]:
+    """``otelagents demo`` as the README runs it, once for this module: the result and its duration.
+
+    The console script `otelagents` is `otelagents.cli:main`, as `python -m otelagents` is (test_cli_demo
+    checks both). A free port keeps the run clear of anything else on 9464.
+    """
     started = time.monotonic()
     result = run_cli("demo", env=clean_env(OTEL_EXPORTER_PROMETHEUS_PORT="0"), timeout=120)
-    elapsed = time.monotonic() - started
+    return result, time.monotonic() - started
+
+
+def _run_demo(tmp_path: Path) -> None:
+    result, elapsed = readme_demo()
     assert result.returncode == 0, result.stderr
     for header in ("1/3  jokes", "2/3  tools", "3/3  handoff"):
         assert header in result.stdout
@@ -274,7 +283,7 @@ def _shape(text: str) -> list[str]:
 
 def test_demo_sample_output_matches_a_real_run() -> None:
     (sample,) = [b for b in blocks_in("text") if "what the telemetry saw" in b.text]
-    result = run_cli("demo", "--fast", "--scenario", "jokes", "--metrics-port", "0")
+    result, _ = readme_demo()
     assert result.returncode == 0, result.stderr
     real = _shape(result.stdout)
     missing = [line for line in _shape(sample.text) if line not in real]
