@@ -85,13 +85,13 @@ def _variants(base_url: str, full: FullTelemetry, result: ThroughputResult) -> t
     cleanups: list[Any] = []
     why = missing("agents")
     if why is not None:
-        reason = f"not installed ({why}); pip install '{SDK_PACKAGE}' (the bench extra)"
+        reason = f"openai-agents not importable: {why}; pip install '{SDK_PACKAGE}' (bench extra)"
         result.skipped["sdk_off"] = result.skipped["sdk_otel"] = reason
         return variants, cleanups
     variants.append(SDK("sdk_off", LABELS["sdk_off"], base_url, tracing=False))
     why = missing("openinference.instrumentation.openai_agents")
     if why is not None:
-        result.skipped["sdk_otel"] = f"not installed ({why}); pip install '{OTEL_PACKAGE}' (the bench extra)"
+        result.skipped["sdk_otel"] = f"OpenInference not importable: {why}; pip install '{OTEL_PACKAGE}' (bench extra)"
         return variants, cleanups
     try:
         cleanups.append(SDKInstrumentation(full.tracer_provider))

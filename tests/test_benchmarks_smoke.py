@@ -1,0 +1,89 @@
+"""``python -m benchmarks --quick`` runs end to end and prints the whole table.
+
+This proves the command works (tiny sizes, one round); it asserts no speed: speed is measured by the
+benchmarks, never asserted in tests. It does assert what must hold at any speed: every row is printed,
+every row that needs only otelagents has a value, the scale runs all succeed with one complete trace each,
+and the accuracy section reads the server's own send times.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every figure the table must show, in order (the start of each row's "Figure" cell).
+FIGURES = [
+    "events/s, raw floor (httpx + json.loads)",
+    "events/s, otelagents, telemetry off",
+    "events/s, otelagents, full telemetry",
+    "events/s, openai-agents SDK, tracing off",
+    "events/s, openai-agents SDK + OpenInference OTel",
+    "ratio ours full / SDK tracing off",
+    "ratio ours full / SDK + OTel",
+    "ratio ours off / SDK tracing off",
+    "ratio full / off (ours)",
+    "ratio ours off / floor",
+    "ratio ours full / floor",
+    "µs per chunk, ours: full - off",
+    "µs per chunk, SDK: OTel - tracing off",
+    "µs per event() call, hot path alone",
+    "time to first token abs error, median / max (ms)",
+    "mean chunk gap abs error, median / max (ms)",
+    "concurrent streamed runs (peak in flight)",
+    "wall time (s), ours (raw httpx floor)",
+    "peak RSS (MiB) / per run (KiB)",
+    "spans / traces exported",
+    "complete traces, one trace per run",
+    "failed runs",
+]
+# Rows that depend on the optional openai-agents SDK (the `bench` extra); all others need only otelagents.
+SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7)} | {"µs per chunk, SDK: OTel - tracing off"}
+
+
+def _rows(stdout: str) -> dict[str, list[str]]:
+    """Table rows by figure: {figure: [section, figure, value, target, status]}."""
+    rows: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("| ") or line.startswith("| Section"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for figure in FIGURES:
+            if cells[1].startswith(figure):
+                assert figure not in rows, f"row {figure!r} printed twice"
+                rows[figure] = cells
+    return rows
+
+
+@pytest.mark.timeout(240)
+def test_quick_run_prints_every_row_with_values(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=220, check=False)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    rows = _rows(done.stdout)
+    assert list(rows) == FIGURES, f"missing rows: {[f for f in FIGURES if f not in rows]}\n{done.stdout}"
+
+    sdk_installed = "not importable" not in rows[FIGURES[3]][2]
+    for figure, (_section, _figure, value, _target, status) in rows.items():
+        if figure in SDK_FIGURES and not sdk_installed:
+            assert value.startswith("n/a"), (figure, value)
+            continue
+        assert not value.startswith("n/a"), f"{figure}: {value}"
+        assert status in ("", "ok", "MISSED"), f"{figure}: status {status!r}"
+
+    # Correctness holds at any speed: all scale runs succeed, each with one complete trace.
+    assert rows["failed runs"][4] == "ok", rows["failed runs"]
+    assert rows["spans / traces exported"][4] == "ok", rows["spans / traces exported"]
+    assert rows["complete traces, one trace per run"][4] == "ok", rows["complete traces, one trace per run"]
+
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"throughput", "hot_path", "accuracy", "scale"}
+    assert report["results"]["accuracy"]["truth"] == "server send times"
+    samples = report["results"]["throughput"]["samples"]
+    assert all(len(s) == 1 and s[0]["events"] > 200 for s in samples.values()), samples  # 200 deltas + framing
