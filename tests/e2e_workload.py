@@ -2,9 +2,9 @@
 
 ``E2EWorkload`` starts the OpenAI-compatible test server and a ``MetricsServer`` over its own
 ``MetricsEngine``, and runs rounds of scenarios through the real ``openai.AsyncOpenAI`` client and both
-OpenAI adapters: plain text over each API, a tool call, a tool that raises (handled), a handoff from a
-Responses agent to a Chat Completions agent, a stream with gaps above the stall threshold, a
-``response.failed`` and an HTTP 500 that outlasts the client's retries. Telemetry goes only through
+OpenAI adapters: plain text over each API, a tool call in parallel with a tool that raises (handled), a
+handoff from a Responses agent to a Chat Completions agent, a stream with gaps above the stall threshold
+over each API, a ``response.failed`` and an HTTP 500 that outlasts the client's retries. Telemetry goes only through
 ``RunConfig(observers=[...])``: nothing global is touched.
 
 What the workload did is tallied from the script itself (``Expected``), never from the telemetry, so a test
@@ -45,10 +45,13 @@ from otelagents.telemetry._observer import Telemetry
 from otelagents.testing.prometheus import JOB_NAME, PrometheusServer
 from otelagents.testing.server import OpenAICompatServer, Reply
 
-TTFT_S = 0.2  # the server's delay before every reply's first output delta
+# A time to first token is always above TTFT_S (the server waits that long after the request arrives), so
+# never in the 0.32 s bucket; on an idle machine it is in the 0.64 s one (a starved client can be later).
+TTFT_S = 0.33  # the server's delay before every reply's first output delta
 GAP_S = 0.02  # between output deltas
-STALL_GAP_S = 0.25  # between the deltas of the stalling stream
-STALL_THRESHOLD_S = 0.1  # Telemetry(stall_threshold_s=...): 0.02 s gaps are not stalls, 0.25 s gaps are
+STALL_GAP_S = 0.4  # between the deltas of the stalling streams
+# Telemetry(stall_threshold_s=...): a chunk-gap bucket bound, so stalls == gaps above the le="0.2" bucket.
+STALL_THRESHOLD_S = 0.2
 RESPONSES_MODEL = "gpt-e2e-responses"
 CHAT_MODEL = "gpt-e2e-chat"
 CLIENT_RETRIES = 1  # the openai client's max_retries: an HTTP 500 is tried twice
@@ -77,9 +80,10 @@ class Expected:
 
     calls: Counter[str] = field(default_factory=Counter)  # model calls by request model
     failed_calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, error.type)
+    streams: Counter[str] = field(default_factory=Counter)  # calls answered with a stream (time to first chunk)
     calls_with_output: Counter[str] = field(default_factory=Counter)  # calls with >= 1 output delta (TTFT)
     chunk_gaps: Counter[str] = field(default_factory=Counter)  # sum over calls of (output deltas - 1)
-    stalls: Counter[str] = field(default_factory=Counter)
+    stalls: Counter[str] = field(default_factory=Counter)  # scripted gaps above the stall threshold
     tokens: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, "input"/"output") sums
     token_calls: Counter[str] = field(default_factory=Counter)  # calls whose stream reported usage
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operation, error.type)
@@ -112,9 +116,9 @@ def _text(model: str, chunks: int, usage: tuple[int, int], gap: float = GAP_S) -
     return _Call(model, (reply,), chunks, usage, gap)
 
 
-def _tool(model: str, name: str, arguments: dict[str, Any], usage: tuple[int, int]) -> _Call:
-    reply = Reply.tool_calls([(name, arguments)], usage=(*usage, 0, 0), ttft=TTFT_S, gap=GAP_S)
-    return _Call(model, (reply,), 2, usage)  # the server splits tool-call arguments in two deltas
+def _tools(model: str, calls: Sequence[tuple[str, dict[str, Any]]], usage: tuple[int, int]) -> _Call:
+    reply = Reply.tool_calls(list(calls), usage=(*usage, 0, 0), ttft=TTFT_S, gap=GAP_S)
+    return _Call(model, (reply,), 2 * len(calls), usage)  # the server splits each call's arguments in two
 
 
 def _failed(model: str) -> _Call:
@@ -131,7 +135,7 @@ class _Scenario:
     name: str
     agent: str  # the starting agent
     calls: tuple[_Call, ...]
-    tools: tuple[tuple[str, str | None], ...] = ()  # (tool, error.type) run, in order
+    tools: tuple[tuple[str, str | None], ...] = ()  # (function tool, error.type) run; handoffs are not here
     handoff: tuple[str, str] | None = None
     segments: tuple[str, ...] = ()  # agents that run a segment, in order (default: just ``agent``)
     error: str | None = None  # the run's error.type when it fails
@@ -142,26 +146,18 @@ def _scenarios() -> list[_Scenario]:
     return [
         _Scenario("plain", "Greeter", (_text(r, 8, (21, 8)),)),
         _Scenario("plain-chat", "ChatGreeter", (_text(c, 6, (17, 6)),)),
-        _Scenario("tool", "Forecaster", (_tool(r, "get_weather", {"city": "Paris"}, (30, 5)),
-                                         _text(r, 5, (44, 5)))),
-        _Scenario("raising-tool", "Forecaster", (_tool(r, "broken_tool", {"city": "Oslo"}, (31, 6)),
-                                                 _text(r, 4, (47, 4))),
-                  tools=(("broken_tool", TOOL_ERROR),)),
-        _Scenario("handoff", "Triage", (_tool(r, "transfer_to_spanish_agent", {}, (25, 3)),
+        _Scenario("tools", "Forecaster", (_tools(r, [("get_weather", {"city": "Paris"}),
+                                                     ("broken_tool", {"city": "Oslo"})], (30, 11)),
+                                          _text(r, 5, (44, 5))),
+                  tools=(("get_weather", None), ("broken_tool", TOOL_ERROR))),
+        _Scenario("handoff", "Triage", (_tools(r, [("transfer_to_spanish_agent", {})], (25, 3)),
                                         _text(c, 7, (52, 7))),
                   handoff=("Triage", "Spanish Agent"), segments=("Triage", "Spanish Agent")),
-        _Scenario("stall", "Greeter", (_text(r, 3, (19, 3), gap=STALL_GAP_S),)),
+        _Scenario("stall", "Greeter", (_text(r, 2, (19, 2), gap=STALL_GAP_S),)),
         _Scenario("stall-chat", "ChatGreeter", (_text(c, 4, (23, 4), gap=STALL_GAP_S),)),
         _Scenario("failed", "Greeter", (_failed(r),), error=FAILED_RESPONSE_ERROR),
         _Scenario("http-500", "ChatGreeter", (_http_500(c),), error=HTTP_500_ERROR),
     ]
-
-
-def _tools_of(scenario: _Scenario) -> tuple[tuple[str, str | None], ...]:
-    if scenario.tools:
-        return scenario.tools
-    return tuple((call.replies[0].calls[0].name, None) for call in scenario.calls
-                 if call.replies[0].calls and not call.replies[0].calls[0].name.startswith("transfer_to_"))
 
 
 class E2EWorkload:
@@ -205,10 +201,14 @@ class E2EWorkload:
         return list(self.exporter.get_finished_spans())
 
     # --- the workload ---------------------------------------------------------------------------------------
-    def run_round(self, timeout_s: float = 30.0) -> float:
+    def run_round(self, timeout_s: float = 60.0) -> float:
         """Run every scenario once, one after the other; returns the seconds it took. Bounded by ``timeout_s``."""
         started = time.monotonic()
-        asyncio.run(asyncio.wait_for(self._round(), timeout_s))
+        try:
+            asyncio.run(asyncio.wait_for(self._round(), timeout_s))
+        except TimeoutError as exc:
+            raise TimeoutError(f"a workload round took more than {timeout_s:.0f} s ({len(self.server.requests)} "
+                               f"requests served so far): is the machine overloaded?") from exc
         if self.server.pending:
             raise AssertionError(f"{self.server.pending} scripted replies were not asked for: the workload made "
                                  f"fewer requests than scripted")
@@ -263,6 +263,8 @@ class E2EWorkload:
         e = self.expected
         for call in scenario.calls:
             e.calls[call.model] += 1
+            if call.replies[-1].http_status is None:
+                e.streams[call.model] += 1
             if call.deltas:
                 e.calls_with_output[call.model] += 1
                 e.chunk_gaps[call.model] += call.deltas - 1
@@ -275,7 +277,7 @@ class E2EWorkload:
             if call.error is not None:
                 e.failed_calls[(call.model, call.error)] += 1
                 e.errors[(sc.OP_CHAT, call.error)] += 1
-        for tool, tool_error in _tools_of(scenario):
+        for tool, tool_error in scenario.tools:
             e.tool_calls[(tool, tool_error or "")] += 1
             if tool_error is not None:
                 e.errors[(sc.OP_EXECUTE_TOOL, tool_error)] += 1
@@ -296,6 +298,17 @@ def chat_span_ids(spans: Sequence[ReadableSpan]) -> set[tuple[str, str]]:
             if s.name.startswith(f"{sc.OP_CHAT} ")}
 
 
+def chat_span_values(spans: Sequence[ReadableSpan], attribute: str) -> dict[str, list[float]]:
+    """The values of a numeric attribute on the exported ``chat`` spans that carry it, by request model."""
+    found: dict[str, list[float]] = {}
+    for span in spans:
+        attrs = span.attributes or {}
+        value = attrs.get(attribute)
+        if span.name.startswith(f"{sc.OP_CHAT} ") and isinstance(value, float):
+            found.setdefault(str(attrs[sc.GEN_AI_REQUEST_MODEL]), []).append(value)
+    return found
+
+
 CALLS_METRIC = "gen_ai_client_operation_duration_seconds_count"
 SCRAPE_INTERVAL_S = 1.0
 
@@ -312,7 +325,7 @@ class Scraped:
 
     workload: E2EWorkload
     prom: PrometheusServer
-    eval_time: float  # unix seconds: at least two scrapes after the workload ended
+    eval_time: float  # unix seconds: just after a successful scrape, at least two scrapes after the workload
     rate_window: str  # a PromQL duration covering a scrape of round one's values and the last scrapes
     started: float  # unix seconds when Prometheus started
 
@@ -328,7 +341,7 @@ def _scrapes(prom: PrometheusServer) -> int:
 
 @contextmanager
 def scraped_workload(prometheus_binary: str, *, rule_files: Sequence[str] = (),
-                     timeout_s: float = 40.0) -> Iterator[Scraped]:
+                     timeout_s: float = 120.0) -> Iterator[Scraped]:
     """Start the workload's servers and a Prometheus scraping them every second, run two rounds, and wait
     until Prometheus holds all of it (two scrapes after the end). Every wait is bounded by ``timeout_s``."""
     with E2EWorkload() as workload:
@@ -338,15 +351,32 @@ def scraped_workload(prometheus_binary: str, *, rule_files: Sequence[str] = (),
         with prom:
             deadline = time.monotonic() + timeout_s
             calls = f'sum({CALLS_METRIC}{{job="{JOB_NAME}"}})'
-            workload.run_round()  # while Prometheus waits ~5 s for its first scrape
+            workload.run_round(_left(deadline))  # while Prometheus waits ~5 s for its first scrape
             prom.wait_until(f"{calls} == {workload.expected.total_calls}", _left(deadline))
             before_second = time.time()
-            workload.run_round()
+            workload.run_round(_left(deadline))
             prom.wait_until(f"{calls} == {workload.expected.total_calls}", _left(deadline))
             prom.wait_for_scrapes(_scrapes(prom) + 2, _left(deadline))
-            eval_time = time.time()
+            eval_time = _just_after_a_good_scrape(prom, deadline)
             window = max(15, math.ceil(eval_time - before_second) + 3 * int(SCRAPE_INTERVAL_S))
             yield Scraped(workload, prom, eval_time, f"{window}s", started)
+
+
+def _just_after_a_good_scrape(prom: PrometheusServer, deadline: float) -> float:
+    """A moment just after the latest scrape, once that scrape succeeded.
+
+    A failed scrape (on a busy machine, /metrics can outlast the 1 s scrape timeout) marks every series
+    stale, so instant queries at a later time find nothing; at this moment every series is live.
+    """
+    target = f'{{job="{JOB_NAME}"}}'
+    while True:
+        now = time.time()
+        up = prom.query(f"up{target}", time=now)
+        stamp = prom.query(f"timestamp(up{target})", time=now)
+        if up and stamp and float(up[0]["value"][1]) == 1.0:
+            return float(stamp[0]["value"][1]) + 0.001
+        _left(deadline)
+        time.sleep(0.2)
 
 
 def _left(deadline: float) -> float:

@@ -23,9 +23,10 @@ import pytest
 import yaml
 
 from dashboards import generate
+from otelagents.telemetry import semconv as sc
 from otelagents.testing.prometheus import JOB_NAME, PrometheusQueryError
 from tests.conftest import require_binary
-from tests.e2e_workload import CHAT_MODEL, RESPONSES_MODEL, TTFT_S, Scraped, scraped_workload
+from tests.e2e_workload import CHAT_MODEL, RESPONSES_MODEL, TTFT_S, Scraped, chat_span_values, scraped_workload
 
 DASHBOARDS = Path(generate.__file__).resolve().parent
 RULES_FILE = DASHBOARDS / generate.ALERTS_FILE
@@ -126,6 +127,7 @@ def test_every_slo_option_is_a_bucket_bound_with_data(scraped: Scraped, variable
     assert len(options) >= 5
     base = substitutions(scraped, RESPONSES_MODEL)
     unset = generate.all_queries({**base, variable: "UNSET"})
+    first_tokens = chat_span_values(scraped.workload.spans(), sc.OTELAGENTS_TIME_TO_FIRST_TOKEN)[RESPONSES_MODEL]
     problems = []
     for option in options:
         queries = [q for q, u in zip(generate.all_queries({**base, variable: option}), unset, strict=True) if q != u]
@@ -136,10 +138,10 @@ def test_every_slo_option_is_a_bucket_bound_with_data(scraped: Scraped, variable
                 problems.append(f"{variable}={option}: {uid} / {title!r}: {problem}\n    {expr}")
                 continue
             assert all(0.0 <= v <= 1.0 for v in values), (option, title, values)
-            if variable == "ttft_slo" and float(option) > TTFT_S + 0.1:  # every first token came within it
-                assert values == [1.0], (option, title, values)
-            if variable == "ttft_slo" and float(option) < TTFT_S:  # no first token came that fast
+            if variable == "ttft_slo" and float(option) < TTFT_S:  # the server held every first token back
                 assert values == [0.0], (option, title, values)
+            if variable == "ttft_slo" and all(t <= float(option) for t in first_tokens):
+                assert values == [1.0], (option, title, values)
     assert problems == [], "\n".join(problems)
 
 
@@ -173,27 +175,46 @@ def test_prometheus_loaded_and_evaluates_every_rule_healthily(scraped: Scraped) 
     assert unhealthy == []
 
 
-def test_alerts_pending_are_exactly_those_the_workload_deserves(scraped: Scraped) -> None:
-    """Margins are wide, so the rate() extrapolation over series a few seconds old cannot flip them.
+def pending_alerts(scraped: Scraped) -> set[tuple[str, str]]:
+    """``(alertname, model or tool)`` of every alert pending now; none may be firing (each has a ``for:``)."""
+    alerts = scraped.prom.query("ALERTS")
+    assert {a["metric"]["alertstate"] for a in alerts} <= {"pending"}, alerts
+    return {(a["metric"]["alertname"], subject(a["metric"])) for a in alerts}
 
-    Model errors: 2 of 16 Responses calls (12.5 %) and 2 of 8 Chat calls (25 %), threshold 5 %.
+
+def subject(labels: Mapping[str, str]) -> str:
+    """What an alert is about: its model, tool or instance."""
+    return labels.get("gen_ai_request_model") or labels.get("gen_ai_tool_name") or labels.get("instance", "")
+
+
+def test_alerts_pending_are_exactly_those_the_workload_deserves(scraped: Scraped) -> None:
+    """Margins are wide, so the rate() extrapolation over series a few seconds old cannot flip these:
+
+    Model errors: 2 of 12 Responses calls (17 %) and 2 of 8 Chat calls (25 %), threshold 5 %.
     Tool errors: ``broken_tool`` always fails (100 %, threshold 10 %); the others never do.
-    Stalls per stream: Chat 6 stalls over 6 streams (1.0), Responses 4 over 16 (0.25), threshold 0.5.
-    First token: 0.2 s against 2 s. Telemetry present, target up.
+    Stalls per stream: Chat 6 scripted stalls over 6 streams (1.0), threshold 0.5.
+    Telemetry present, target up (unless a scrape timed out).
+
+    Timing-driven alerts (first token, stalls) also follow the client's view: a starved client sees later
+    first tokens and more stalls. So the pending set must equal what the alert expressions select now.
     """
-    expected = {
+    deserved = {
         ("OtelagentsModelErrorRatioHigh", RESPONSES_MODEL),
         ("OtelagentsModelErrorRatioHigh", CHAT_MODEL),
         ("OtelagentsToolErrorRatioHigh", "broken_tool"),
         ("OtelagentsInterTokenStalls", CHAT_MODEL),
     }
+    alerts = [rule for rule in rules() if "alert" in rule]
     deadline = time.monotonic() + 10
     while True:
-        alerts = scraped.prom.query("ALERTS")
-        found = {(a["metric"]["alertname"], a["metric"].get("gen_ai_request_model")
-                  or a["metric"].get("gen_ai_tool_name", "")) for a in alerts}
-        if found == expected or time.monotonic() > deadline:
+        selected = {(rule["alert"], subject(r["metric"])) for rule in alerts for r in scraped.prom.query(rule["expr"])}
+        found = pending_alerts(scraped)
+        if found == selected >= deserved or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    assert found == expected
-    assert {a["metric"]["alertstate"] for a in alerts} == {"pending"}  # every alert waits out its `for:`
+    assert found == selected
+    assert deserved <= found
+    every_scrape_succeeded = scraped.prom.query(f'min_over_time(up{{job="{JOB_NAME}"}}[10m]) == 1')
+    if every_scrape_succeeded:  # on a starved machine a scrape can time out: the target was down then
+        assert not {name for name, _ in found} & {"OtelagentsTelemetryAbsent", "OtelagentsTargetDown"}
+    assert ("OtelagentsToolErrorRatioHigh", "get_weather") not in found
