@@ -93,14 +93,15 @@ async def test_stream_timing_lands_in_the_right_buckets(rig: Rig) -> None:
 
 async def test_counts_are_exact_over_several_calls(rig: Rig) -> None:
     for _ in range(2):
-        model = ScriptedModel([[tool_call("lookup", {"key": "k"})], "three word answer"])
+        model = ScriptedModel([[tool_call("lookup", {"key": "k"})], "a four word answer"])
         await run_to_end(Agent("counted", model=model, tools=[lookup]), "go", rig.config())
     who = {sc.GEN_AI_AGENT_NAME: "counted"}
     assert hist(rig.engine, sc.METRIC_OPERATION_DURATION, who).count == 4
     assert hist(rig.engine, sc.METRIC_TIME_TO_FIRST_CHUNK, who).count == 4
     assert hist(rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN, who).count == 4
-    # the tool-call turn streams one arguments delta (no gap); the answer three words (two gaps)
-    assert hist(rig.engine, sc.METRIC_TIME_PER_OUTPUT_CHUNK, who).count == 4
+    # the tool-call turn streams one arguments delta (no gap); the answer four words (three gaps)
+    assert hist(rig.engine, sc.METRIC_TIME_PER_OUTPUT_CHUNK, who).count == 6
+    # a decode rate needs four output chunks: only the answers have one
     assert hist(rig.engine, sc.METRIC_OUTPUT_TOKENS_PER_SECOND, who).count == 2
     assert hist(rig.engine, sc.METRIC_TOKEN_USAGE, {**who, sc.GEN_AI_TOKEN_TYPE: "output"}).count == 4
     tool = hist(rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_NAME: "lookup"})
@@ -221,3 +222,11 @@ async def test_default_sink_records_through_the_otel_metrics_api() -> None:
     chat = rig.span("chat scripted-model")
     assert [e.span_id for e in ttft.exemplars] == [chat.context.span_id]
     meter_provider.shutdown()
+
+
+async def test_no_decode_rate_from_a_burst_of_fewer_than_four_chunks(rig: Rig) -> None:
+    model = ScriptedModel(["three word answer"])
+    await run_to_end(Agent("bursty", model=model), "go", rig.config())
+    who = {sc.GEN_AI_AGENT_NAME: "bursty"}
+    assert hist(rig.engine, sc.METRIC_TIME_PER_OUTPUT_CHUNK, who).count == 2
+    assert points_with(rig.engine, sc.METRIC_OUTPUT_TOKENS_PER_SECOND, who) == []

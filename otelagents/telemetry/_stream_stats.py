@@ -14,8 +14,9 @@ Timing (monotonic clock, from ``model_call_started``, i.e. just before the reque
   in one ``record_many`` with the chat span as exemplar); gaps longer than the stall threshold count as
   stalls;
 * output tokens per second: (output tokens - 1) / (last output chunk - first output chunk), when at
-  least two output chunks arrived and the usage is known. The first chunk's token arrived at the start
-  of the window, so it is not part of the rate;
+  least four output chunks arrived and the usage is known. The first chunk's token arrived at the start
+  of the window, so it is not part of the rate. Fewer chunks say nothing about a decode rate: a server
+  that sends tool-call arguments in two back-to-back chunks would otherwise report ~10,000 tokens/s;
 * duration: to the last event on success, to the moment the failure was reported otherwise.
 
 Token usage is reported (span attributes and ``gen_ai.client.token.usage``) only when the stream carried it.
@@ -38,6 +39,8 @@ from otelagents.telemetry._spans import end_span, exemplar_of
 
 if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry, RunTelemetry
+
+_MIN_CHUNKS_FOR_RATE = 4
 
 OUTPUT_DELTAS = frozenset((
     "response.output_text.delta",
@@ -246,7 +249,7 @@ class ModelCallTelemetry(ModelCallObservation):
             if stalls:
                 metrics.counter(sc.METRIC_STALLS, base).add(stalls, exemplar)
             window = deltas[-1] - deltas[0]
-            if has_usage and output_tokens > 1 and window > 0:
+            if has_usage and output_tokens > 1 and window > 0 and len(deltas) >= _MIN_CHUNKS_FOR_RATE:
                 metrics.histogram(sc.METRIC_OUTPUT_TOKENS_PER_SECOND, base).record(
                     (output_tokens - 1) / window, exemplar)
         if error is not None:
