@@ -4,12 +4,12 @@
 ``MetricsEngine``, and runs rounds of scenarios through the real ``openai.AsyncOpenAI`` client and both
 OpenAI adapters: plain text over each API, a tool call in parallel with a tool that raises (handled), a
 handoff from a Responses agent to a Chat Completions agent, a stream with gaps above the stall threshold
-over each API, a ``response.failed`` and an HTTP 500 that outlasts the client's retries. Telemetry goes only through
-``RunConfig(observers=[...])``: nothing global is touched.
+over each API, a ``response.failed`` and an HTTP 500 that outlasts the client's retries. Telemetry goes
+only through ``RunConfig(observers=[...])``: nothing global is touched.
 
 What the workload did is tallied from the script itself (``Expected``), never from the telemetry, so a test
 can compare what Prometheus holds with what really happened. Every reply streams its first delta after
-``TTFT_S`` and the next ones ``GAP_S`` apart (``STALL_GAP_S`` for the stalling stream).
+``TTFT_S`` and the next ones ``GAP_S`` apart (``STALL_GAP_S`` for the stalling streams).
 
 ::
 
@@ -135,7 +135,7 @@ class _Scenario:
     name: str
     agent: str  # the starting agent
     calls: tuple[_Call, ...]
-    tools: tuple[tuple[str, str | None], ...] = ()  # (function tool, error.type) run; handoffs are not here
+    tools: tuple[tuple[str, str | None], ...] = ()  # (tool, error.type) run, handoff tools included
     handoff: tuple[str, str] | None = None
     segments: tuple[str, ...] = ()  # agents that run a segment, in order (default: just ``agent``)
     error: str | None = None  # the run's error.type when it fails
@@ -152,7 +152,8 @@ def _scenarios() -> list[_Scenario]:
                   tools=(("get_weather", None), ("broken_tool", TOOL_ERROR))),
         _Scenario("handoff", "Triage", (_tools(r, [("transfer_to_spanish_agent", {})], (25, 3)),
                                         _text(c, 7, (52, 7))),
-                  handoff=("Triage", "Spanish Agent"), segments=("Triage", "Spanish Agent")),
+                  tools=(("transfer_to_spanish_agent", None),), handoff=("Triage", "Spanish Agent"),
+                  segments=("Triage", "Spanish Agent")),
         _Scenario("stall", "Greeter", (_text(r, 2, (19, 2), gap=STALL_GAP_S),)),
         _Scenario("stall-chat", "ChatGreeter", (_text(c, 4, (23, 4), gap=STALL_GAP_S),)),
         _Scenario("failed", "Greeter", (_failed(r),), error=FAILED_RESPONSE_ERROR),
@@ -233,7 +234,7 @@ class E2EWorkload:
         responses = OpenAIResponsesModel(RESPONSES_MODEL, client)
         chat = OpenAIChatCompletionsModel(CHAT_MODEL, client)
         spanish: Agent[Any] = Agent(name="Spanish Agent", instructions="Reply in Spanish.", model=chat,
-                        handoff_description="Speaks Spanish.")
+                                    handoff_description="Speaks Spanish.")
         agents = [
             Agent(name="Greeter", instructions="Greet.", model=responses),
             Agent(name="ChatGreeter", instructions="Greet.", model=chat),
@@ -283,7 +284,6 @@ class E2EWorkload:
                 e.errors[(sc.OP_EXECUTE_TOOL, tool_error)] += 1
         if scenario.handoff is not None:
             e.handoffs[scenario.handoff] += 1
-            e.tool_calls[(f"transfer_to_{scenario.handoff[1].lower().replace(' ', '_')}", "")] += 1
         for agent in scenario.segments or (scenario.agent,):
             e.agent_segments[agent] += 1
         if scenario.error is not None:
