@@ -41,7 +41,7 @@ from otelagents import (
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._metrics import MetricsEngine, OTLPMetricsBridge
 from otelagents.telemetry._observer import Telemetry
-from otelagents.telemetry.setup import TelemetryHandle
+from otelagents.telemetry import TelemetryHandle
 from otelagents.testing import ScriptedModel, tool_call
 from otelagents.testing.otlp import OTLPReceiver
 from tests.reliability_helpers import (

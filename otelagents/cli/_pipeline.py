@@ -30,7 +30,7 @@ from otelagents.telemetry._metrics import (
     OTLPMetricsBridge,
 )
 from otelagents.telemetry._observer import Telemetry
-from otelagents.telemetry.setup import _endpoint, _metric_exporter, _protocol, _span_exporter
+from otelagents.telemetry._otlp_config import metric_exporter, resolve_endpoint, resolve_protocol, span_exporter
 
 from ._errors import CLIError
 
@@ -51,12 +51,12 @@ class OTLPTarget:
 def resolve_otlp(endpoint: str | None, protocol: str | None) -> OTLPTarget | None:
     """Where to send OTLP, from the flags or the ``OTEL_EXPORTER_OTLP_*`` variables; None for nowhere."""
     try:
-        trace_protocol = _protocol("traces", protocol)
-        metric_protocol = _protocol("metrics", protocol)
+        trace_protocol = resolve_protocol("traces", protocol)
+        metric_protocol = resolve_protocol("metrics", protocol)
     except ValueError as exc:
         raise CLIError(f"{exc}.", usage=True) from exc
-    traces = _endpoint("traces", endpoint, trace_protocol)
-    metrics = _endpoint("metrics", endpoint, metric_protocol)
+    traces = resolve_endpoint("traces", endpoint, trace_protocol)
+    metrics = resolve_endpoint("metrics", endpoint, metric_protocol)
     if traces is None or metrics is None:
         return None
     return OTLPTarget(trace_protocol, traces, metrics)
@@ -104,9 +104,9 @@ class Pipeline:
         self.provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.bridge: OTLPMetricsBridge | None = None
         if otlp is not None:
-            self.provider.add_span_processor(BatchSpanProcessor(_span_exporter(otlp.protocol,
+            self.provider.add_span_processor(BatchSpanProcessor(span_exporter(otlp.protocol,
                                                                                otlp.traces_endpoint)))
-            exporter = _metric_exporter(otlp.protocol, otlp.metrics_endpoint)
+            exporter = metric_exporter(otlp.protocol, otlp.metrics_endpoint)
             self.bridge = OTLPMetricsBridge(self.engine, exporter, interval_s=OTLP_METRICS_INTERVAL_S,
                                             resource=self.resource).start()
         self.telemetry = Telemetry(tracer_provider=self.provider, metrics=self.engine)

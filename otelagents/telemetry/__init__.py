@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from otelagents.telemetry._metrics import MetricsEngine, OTelAPISink
     from otelagents.telemetry._observer import Telemetry, instrument, uninstrument
-    from otelagents.telemetry.setup import TelemetryHandle, setup
+    from otelagents.telemetry._setup import TelemetryHandle, setup
 
 __all__ = ["MetricsEngine", "OTelAPISink", "Telemetry", "TelemetryHandle", "instrument", "setup", "uninstrument"]
 
@@ -28,8 +28,8 @@ _LAZY = {
     "Telemetry": "otelagents.telemetry._observer",
     "instrument": "otelagents.telemetry._observer",
     "uninstrument": "otelagents.telemetry._observer",
-    "setup": "otelagents.telemetry.setup",
-    "TelemetryHandle": "otelagents.telemetry.setup",
+    "setup": "otelagents.telemetry._setup",
+    "TelemetryHandle": "otelagents.telemetry._setup",
     "MetricsEngine": "otelagents.telemetry._metrics",
     "OTelAPISink": "otelagents.telemetry._metrics",
 }

@@ -25,36 +25,36 @@ compression come from the usual ``OTEL_EXPORTER_OTLP_*`` variables. ``OTEL_SDK_D
 
 Shutdown is bounded (a collector that hangs costs at most ``timeout_s``) and idempotent, and is registered
 with ``atexit`` so that short scripts do not lose their last spans.
-
-Note: this module shares its name with the function. So that ``otelagents.telemetry.setup(...)`` works
-however it was imported, the module object itself is callable and forwards to :func:`setup`.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
 from otelagents.telemetry._observer import Telemetry, install, uninstrument
+from otelagents.telemetry._otlp_config import (
+    env_value,
+    metric_exporter,
+    resolve_endpoint,
+    resolve_protocol,
+    span_exporter,
+)
 
 __all__ = ["TelemetryHandle", "setup"]
 
 logger = logging.getLogger("otelagents.telemetry")
 
-_PROTOCOLS = ("grpc", "http/protobuf")
 _DEFAULT_PROMETHEUS_HOST = "127.0.0.1"
 _DEFAULT_PROMETHEUS_PORT = 9464
 _DEFAULT_INTERVAL_S = 60.0
@@ -157,71 +157,12 @@ _active_lock = threading.Lock()
 _active: TelemetryHandle | None = None
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value is not None and value.strip() else None
-
-
-def _protocol(signal: str, given: str | None) -> str:
-    source = "otlp_protocol"
-    value = given
-    if value is None:
-        for name in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
-            value, source = _env(name), name
-            if value is not None:
-                break
-    protocol = (value or "grpc").strip().lower()
-    if protocol not in _PROTOCOLS:
-        raise ValueError(f"OTLP protocol {value!r} (from {source}) is not supported: use 'grpc' or "
-                         f"'http/protobuf'")
-    return protocol
-
-
-def _endpoint(signal: str, given: str | None, protocol: str) -> str | None:
-    base = given
-    if base is None:
-        specific = _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
-        if specific is not None:
-            return specific  # used verbatim, as the OpenTelemetry specification says
-        base = _env("OTEL_EXPORTER_OTLP_ENDPOINT")
-        if base is None:
-            return None
-    if "://" not in base:
-        base = "http://" + base
-    if protocol == "grpc":
-        return base
-    base = base.rstrip("/")
-    for suffix in ("/v1/traces", "/v1/metrics"):
-        base = base.removesuffix(suffix)
-    return f"{base}/v1/{signal}"
-
-
-def _span_exporter(protocol: str, endpoint: str) -> SpanExporter:
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GRPCSpanExporter
-
-        return GRPCSpanExporter(endpoint=endpoint)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
-
-    return HTTPSpanExporter(endpoint=endpoint)
-
-
-def _metric_exporter(protocol: str, endpoint: str) -> Any:
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GRPCExporter
-
-        return GRPCExporter(endpoint=endpoint)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPExporter
-
-    return HTTPExporter(endpoint=endpoint)
-
-
 def _interval(given: float | None) -> float:
     if given is not None:
         if not given > 0:
             raise ValueError(f"metrics_interval_s must be a positive number of seconds, not {given!r}")
         return float(given)
-    raw = _env("OTEL_METRIC_EXPORT_INTERVAL")
+    raw = env_value("OTEL_METRIC_EXPORT_INTERVAL")
     if raw is None:
         return _DEFAULT_INTERVAL_S
     try:
@@ -234,9 +175,9 @@ def _interval(given: float | None) -> float:
 
 
 def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
-    host = host or _env("OTEL_EXPORTER_PROMETHEUS_HOST") or _DEFAULT_PROMETHEUS_HOST
+    host = host or env_value("OTEL_EXPORTER_PROMETHEUS_HOST") or _DEFAULT_PROMETHEUS_HOST
     if port is None:
-        raw = _env("OTEL_EXPORTER_PROMETHEUS_PORT")
+        raw = env_value("OTEL_EXPORTER_PROMETHEUS_PORT")
         try:
             port = int(raw) if raw is not None else _DEFAULT_PROMETHEUS_PORT
         except ValueError as exc:
@@ -269,11 +210,12 @@ def setup(
             logger.warning("otelagents.telemetry.setup() was already called; returning the existing handle "
                            "(call handle.shutdown() first to configure again)")
             return _active
-        if (_env("OTEL_SDK_DISABLED") or "").lower() == "true":
+        if (env_value("OTEL_SDK_DISABLED") or "").lower() == "true":
             return TelemetryHandle()
-        trace_protocol, metric_protocol = _protocol("traces", otlp_protocol), _protocol("metrics", otlp_protocol)
-        trace_endpoint = _endpoint("traces", otlp_endpoint, trace_protocol)
-        metric_endpoint = _endpoint("metrics", otlp_endpoint, metric_protocol)
+        trace_protocol = resolve_protocol("traces", otlp_protocol)
+        metric_protocol = resolve_protocol("metrics", otlp_protocol)
+        trace_endpoint = resolve_endpoint("traces", otlp_endpoint, trace_protocol)
+        metric_endpoint = resolve_endpoint("metrics", otlp_endpoint, metric_protocol)
         interval_s = _interval(metrics_interval_s)
         engine = MetricsEngine()
         server = None
@@ -287,7 +229,7 @@ def setup(
                 resource = _resource(service_name)
             bridges = []
             if metric_endpoint is not None:
-                exporter = _metric_exporter(metric_protocol, metric_endpoint)
+                exporter = metric_exporter(metric_protocol, metric_endpoint)
                 bridges.append(OTLPMetricsBridge(engine, exporter, interval_s=interval_s, resource=resource))
             if console:
                 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
@@ -320,16 +262,8 @@ def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | No
     # Our own atexit hook shuts it down, bounded; the SDK's unbounded one could hang on a dead collector.
     provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False)
     if endpoint is not None:
-        provider.add_span_processor(BatchSpanProcessor(_span_exporter(protocol, endpoint)))
+        provider.add_span_processor(BatchSpanProcessor(span_exporter(protocol, endpoint)))
     if console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider, True
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, **kwargs: Any) -> TelemetryHandle:
-        return setup(**kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
