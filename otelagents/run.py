@@ -63,13 +63,31 @@ def resolve_model(agent: Agent[Any], run_config: RunConfig) -> Model:
     return _provider(run_config).get_model(None)
 
 
+_UNSUPPORTED = "{} is not supported by otelagents yet (see the README's compatibility notes); {}"
+
+
+def _check_unsupported(
+    session: Any, previous_response_id: Any, auto_previous_response_id: bool, conversation_id: Any
+) -> None:
+    """Refuse SDK features we do not implement, rather than silently ignoring them."""
+    if session is not None:
+        raise UserError(_UNSUPPORTED.format("session=", "pass the history as input=result.to_input_list()"))
+    if previous_response_id is not None or auto_previous_response_id:
+        raise UserError(_UNSUPPORTED.format("previous_response_id", "pass the history as input instead"))
+    if conversation_id is not None:
+        raise UserError(_UNSUPPORTED.format("conversation_id", "pass the history as input instead"))
+
+
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
     if not isinstance(starting_agent, Agent):
         raise UserError(f"starting_agent must be an Agent, not {type(starting_agent).__name__}")
     if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
         raise UserError(f"max_turns must be a positive int or None, not {max_turns!r}")
     if error_handlers:
-        raise UserError("error_handlers are not supported by otelagents yet; catch the exception instead")
+        raise UserError(_UNSUPPORTED.format("error_handlers", "catch the exception instead"))
+    for agent_guardrails in (starting_agent.input_guardrails, starting_agent.output_guardrails):
+        if agent_guardrails:
+            raise UserError(_UNSUPPORTED.format("Guardrails", "check the input or output in your own code"))
 
 
 class Runner:
@@ -91,6 +109,7 @@ class Runner:
     ) -> RunResultStreaming:
         """Start a run in the background and return at once; iterate ``result.stream_events()``."""
         _check_common(starting_agent, max_turns, error_handlers)
+        _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
@@ -117,6 +136,7 @@ class Runner:
     ) -> RunResult:
         """Run to the end and return the result. Raises the run's error."""
         _check_common(starting_agent, max_turns, error_handlers)
+        _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         state = _new_result(starting_agent, input, context, max_turns)
         await _drive(state, config, hooks, streamed=False)
@@ -154,7 +174,8 @@ class Runner:
         return asyncio.run(
             cls.run(
                 starting_agent, input, context=context, max_turns=max_turns, hooks=hooks, run_config=run_config,
-                error_handlers=error_handlers,
+                previous_response_id=previous_response_id, auto_previous_response_id=auto_previous_response_id,
+                conversation_id=conversation_id, session=session, error_handlers=error_handlers,
             )
         )
 

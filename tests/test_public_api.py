@@ -190,3 +190,26 @@ def test_model_settings_resolve_and_usage_add() -> None:
     total.add(Usage(requests=1, input_tokens=1, output_tokens=1, total_tokens=2))
     assert (total.requests, total.input_tokens, total.output_tokens, total.total_tokens) == (2, 4, 5, 9)
     assert len(total.request_usage_entries) == 2
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"session": object()}, {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
+    {"conversation_id": "conv_1"}, {"error_handlers": {"max_turns": print}},
+])
+async def test_unsupported_sdk_features_raise_instead_of_being_ignored(kwargs: dict[str, object]) -> None:
+    from otelagents import Runner
+    from otelagents.testing import ScriptedModel
+
+    agent = Agent(name="a", model=ScriptedModel(["x"]))
+    with pytest.raises(UserError, match="not supported by otelagents"):
+        await Runner.run(agent, "go", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="not supported by otelagents"):
+        Runner.run_streamed(agent, "go", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_guardrails_raise_instead_of_being_ignored() -> None:
+    from otelagents import Runner
+
+    agent = Agent(name="a", input_guardrails=[object()])
+    with pytest.raises(UserError, match="Guardrails"):
+        await Runner.run(agent, "go")
