@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Sample:
-    """One measurement: ``events`` delivered in ``seconds`` of wall time."""
+    """One measurement: ``events`` delivered in ``seconds`` of wall time, using ``cpu_seconds`` of the
+    benchmark process's CPU (all its threads: the export threads count, other processes do not)."""
 
     events: int
     seconds: float
+    cpu_seconds: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -21,6 +23,10 @@ class Sample:
     @property
     def us_per_event(self) -> float:
         return self.seconds / self.events * 1e6 if self.events else float("nan")
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        return self.cpu_seconds / self.events * 1e6 if self.events else float("nan")
 
 
 def median(values: Sequence[float]) -> float:

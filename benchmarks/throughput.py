@@ -60,17 +60,28 @@ class ThroughputResult:
             return float("nan")
         return median(ratios(self.samples[numerator], self.samples[denominator]))
 
-    def cost_us_per_event(self, with_telemetry: str, without: str) -> float:
-        """Median over rounds of (µs per event with telemetry - µs per event without)."""
+    def cost_us_per_event(self, with_telemetry: str, without: str, *, cpu: bool = False) -> float:
+        """Median over rounds of (µs per event with telemetry - µs per event without), in wall time or,
+        with ``cpu``, in the process's CPU time (which the machine's other load barely touches)."""
         if not self.has(with_telemetry, without):
             return float("nan")
         pairs = zip(self.samples[with_telemetry], self.samples[without], strict=True)
+        if cpu:
+            return median([a.cpu_us_per_event - b.cpu_us_per_event for a, b in pairs])
         return median([a.us_per_event - b.us_per_event for a, b in pairs])
+
+    def cpu_ratio(self, numerator: str, denominator: str) -> float:
+        """Like ``ratio``, with events per CPU second of the benchmark process."""
+        if not self.has(numerator, denominator):
+            return float("nan")
+        pairs = zip(self.samples[numerator], self.samples[denominator], strict=True)
+        return median([b.cpu_us_per_event / a.cpu_us_per_event for a, b in pairs])
 
     def to_json(self) -> dict[str, Any]:
         return {
             "deltas": self.deltas, "rounds": self.rounds, "repeat": self.repeat, "skipped": self.skipped,
-            "samples": {k: [{"events": s.events, "seconds": s.seconds} for s in v] for k, v in self.samples.items()},
+            "samples": {k: [{"events": s.events, "seconds": s.seconds, "cpu_seconds": s.cpu_seconds} for s in v]
+                        for k, v in self.samples.items()},
             "events_per_s": {k: self.rate(k) for k in self.samples},
         }
 
@@ -105,10 +116,10 @@ def _variants(base_url: str, full: FullTelemetry, result: ThroughputResult) -> t
 async def _measure(variant: Variant, repeat: int) -> Sample:
     gc.collect()
     events = 0
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for _ in range(repeat):
         events += await variant.run()
-    return Sample(events, time.perf_counter() - start)
+    return Sample(events, time.perf_counter() - start, time.process_time() - cpu)
 
 
 async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rounds: int, repeat: int,
