@@ -53,9 +53,9 @@ def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not 
     ]
     for name, a, b, target, bound in ratios:
         by_cpu = "CPU" in name
-        value = float("nan") if t is None else (t.cpu_ratio(a, b) if by_cpu else t.ratio(a, b))
-        shown = _num(value, ".2f") + ("x" if not math.isnan(value) else "")
-        status = "" if bound is None else _check(value, value >= bound)
+        ratio = float("nan") if t is None else (t.cpu_ratio(a, b) if by_cpu else t.ratio(a, b))
+        shown = _num(ratio, ".2f") + ("x" if not math.isnan(ratio) else "")
+        status = "" if bound is None else _check(ratio, ratio >= bound)
         rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
     return rows
 

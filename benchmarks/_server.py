@@ -98,7 +98,7 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 def _timed_handler(base: type[Any], log: list[dict[str, Any]], lock: threading.Lock) -> type[Any]:
     """A subclass of the server's handler that notes when each delta frame was written."""
 
-    class TimedHandler(base):  # type: ignore[misc,valid-type]
+    class TimedHandler(base):  # type: ignore[misc]
         _received = 0.0
         _delta_ids: frozenset[int] = frozenset()
         _sent: list[float] | None = None

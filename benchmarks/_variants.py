@@ -66,12 +66,15 @@ class Ours:
 
     def __init__(self, key: str, label: str, base_url: str, observers: list[Any], api: str = "responses") -> None:
         import otelagents
+        from otelagents.models.interface import Model
+        from otelagents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+        from otelagents.models.openai_responses import OpenAIResponsesModel
 
         self.key, self.label = key, label
         self.client = openai_client(base_url)
-        model_class = otelagents.OpenAIResponsesModel if api == "responses" else \
-            otelagents.OpenAIChatCompletionsModel
-        self.agent = otelagents.Agent(name="bench", instructions=INSTRUCTIONS, model=model_class(MODEL, self.client))
+        model: Model = OpenAIResponsesModel(MODEL, self.client) if api == "responses" else \
+            OpenAIChatCompletionsModel(MODEL, self.client)
+        self.agent: Any = otelagents.Agent(name="bench", instructions=INSTRUCTIONS, model=model)
         self.observers = observers
         self.runner = otelagents.Runner
         self.run_config = otelagents.RunConfig

@@ -121,19 +121,22 @@ def _peak_rss_mib() -> float:
 
 async def _child(base_url: str, otlp: str, runs: int) -> dict[str, Any]:
     import otelagents
+    from otelagents.models.openai_responses import OpenAIResponsesModel
     from otelagents.telemetry import setup
 
     handle = setup(service_name="otelagents-bench-scale", otlp_endpoint=otlp, otlp_protocol="grpc",
                    prometheus_port=0, metrics_interval_s=5.0, instrument=False)
+    telemetry = handle.telemetry
+    if telemetry is None:
+        raise RuntimeError("otelagents.telemetry.setup() returned a no-op handle (is OTEL_SDK_DISABLED=true set?)")
     client = openai_client(base_url)
-    agent = otelagents.Agent(name="bench", instructions=INSTRUCTIONS,
-                             model=otelagents.OpenAIResponsesModel(MODEL, client))
+    agent: Any = otelagents.Agent(name="bench", instructions=INSTRUCTIONS, model=OpenAIResponsesModel(MODEL, client))
     in_flight = peak = 0
 
     async def one(i: int | None) -> int:
         nonlocal in_flight, peak
         metadata = {"bench_run": i} if i is not None else {"warm_up": True}
-        config = otelagents.RunConfig(observers=[handle.telemetry], trace_metadata=metadata)
+        config = otelagents.RunConfig(observers=[telemetry], trace_metadata=metadata)
         result = otelagents.Runner.run_streamed(agent, PROMPT, run_config=config)
         count, started = 0, False
         try:
