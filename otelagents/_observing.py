@@ -103,6 +103,9 @@ class _FanModelCall(ModelCallObservation):
             headers.update(safe_call("ModelCallObservation.request_headers", part.request_headers, no_headers))
         return headers
 
+    def request_sent(self) -> None:
+        call_each("ModelCallObservation.request_sent", [p.request_sent for p in self._parts])
+
     def event(self, event: Any) -> None:
         for part in self._parts:
             try:

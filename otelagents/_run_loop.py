@@ -50,7 +50,7 @@ from .items import (
     ToolCallItem,
 )
 from .model_settings import ModelSettings
-from .models.interface import Model, ModelTracing, describe_terminal_event
+from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
 from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallInfo, Outcome, RunObservation
 from .result import RunResultStreaming
 from .run_config import RunConfig
@@ -231,6 +231,7 @@ class RunLoop:
         final = None
         terminal = None
         done_items: list[Any] = []
+        token = _request_sent.set(_isolated(call_obs.request_sent))
         stream: AsyncIterator[Any] = model.stream_response(
             system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,
             previous_response_id=None, conversation_id=None, prompt=None,
@@ -251,6 +252,7 @@ class RunLoop:
                     assert isinstance(event, ResponseOutputItemDoneEvent)
                     done_items.append(event.item)
         finally:
+            _request_sent.reset(token)
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -351,6 +353,16 @@ def _unknown_model(model: Model) -> Any:
     from .models.interface import ModelInfo
 
     return ModelInfo(request_model=type(model).__name__)
+
+
+def _isolated(callback: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
+        try:
+            callback()
+        except Exception as exc:
+            observer_failed("ModelCallObservation.request_sent", exc)
+
+    return call
 
 
 async def _call_hook(hooks: Any, name: str, *args: Any) -> None:

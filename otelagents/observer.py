@@ -99,6 +99,12 @@ class ModelCallObservation:
         """Headers to add to the model's HTTP request (e.g. a W3C ``traceparent``)."""
         return {}
 
+    def request_sent(self) -> None:
+        """The adapter is handing the request to the HTTP transport (called again for each retry).
+
+        Streaming latencies (time to first chunk and token) are best measured from the last call, so they
+        exclude the client's own request building; adapters without a transport never call it."""
+
     def event(self, event: Any) -> None:
         """Called for every streamed model event, in order. The hot path."""
 

@@ -229,3 +229,19 @@ def test_invalid_specs_are_rejected_at_construction() -> None:
         MetricsEngine([dup, dup])
     with pytest.raises(ValueError, match="max_series_per_metric"):
         MetricsEngine(max_series_per_metric=0)
+
+
+def test_long_batches_counted_by_sorting_land_in_the_same_buckets() -> None:
+    import random
+
+    rng = random.Random(7)
+    values = [rng.choice([0.0005, 0.001, 0.002, 0.0075, 5.0]) for _ in range(200)]  # exact bounds too
+    values += [rng.uniform(0, 6) for _ in range(800)] + [0.0, 7.5]
+    one, many = MetricsEngine(), MetricsEngine()
+    for v in values:
+        one.histogram(GAP).bind(ATTRS).record(v)
+    many.histogram(GAP).bind(ATTRS).record_many(values)
+    a, b = only_point(one, GAP), only_point(many, GAP)
+    assert len(values) >= 32
+    assert (a.bucket_counts, a.count, a.min, a.max) == (b.bucket_counts, b.count, b.min, b.max)
+    assert a.sum == pytest.approx(b.sum)

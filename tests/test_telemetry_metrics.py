@@ -230,3 +230,23 @@ async def test_no_decode_rate_from_a_burst_of_fewer_than_four_chunks(rig: Rig) -
     who = {sc.GEN_AI_AGENT_NAME: "bursty"}
     assert hist(rig.engine, sc.METRIC_TIME_PER_OUTPUT_CHUNK, who).count == 2
     assert points_with(rig.engine, sc.METRIC_OUTPUT_TOKENS_PER_SECOND, who) == []
+
+
+async def test_streaming_latencies_run_from_the_request_leaving(rig: Rig) -> None:
+    """An adapter reports when the request reaches the transport; building it does not count as latency."""
+    from otelagents.models.interface import notify_request_sent
+
+    class SlowToSend(ScriptedModel):
+        async def stream_response(self, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+            await asyncio.sleep(0.3)  # the client preparing the request
+            notify_request_sent()
+            async for event in super().stream_response(*args, **kwargs):
+                yield event
+
+    await run_to_end(Agent("sender", model=SlowToSend(["one two three four"])), "go", rig.config())
+    who = {sc.GEN_AI_AGENT_NAME: "sender"}
+    assert hist(rig.engine, sc.METRIC_OPERATION_DURATION, who).sum >= 0.3
+    assert hist(rig.engine, sc.METRIC_TIME_TO_FIRST_CHUNK, who).sum < 0.1
+    assert hist(rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN, who).sum < 0.1
+    chat = next(s for s in rig.spans() if s.name.startswith("chat "))
+    assert chat.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] < 0.1

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from ..exceptions import ModelBehaviorError, UserError
 from ..model_settings import ModelSettings
-from .interface import ModelInfo
+from .interface import ModelInfo, notify_request_sent
 
 try:  # openai >= 3 talks httpx2; older releases talk httpx
     import httpx2 as _http
@@ -48,9 +48,23 @@ _DRAIN_SECONDS = 0.1
 HttpResponse = Any  # an httpx2 (or httpx) streaming Response
 
 
+async def _on_request(request: Any) -> None:
+    notify_request_sent()
+
+
+def _watch_requests(client: openai.AsyncOpenAI) -> None:
+    """Hook the client's HTTP transport once, so the run learns when each request really leaves."""
+    http = getattr(client, "_client", None)
+    hooks = getattr(http, "event_hooks", None)
+    if isinstance(hooks, dict) and _on_request not in hooks.get("request", []):
+        hooks.setdefault("request", []).append(_on_request)
+        http.event_hooks = hooks  # type: ignore[union-attr]
+
+
 async def open_stream(client: openai.AsyncOpenAI, path: str, body: dict[str, Any],
                       settings: ModelSettings) -> HttpResponse:
     """POST ``body`` to ``path`` through the client and return the raw streaming response (2xx only)."""
+    _watch_requests(client)
     options: dict[str, Any] = {"security": {"bearer_auth": True}}
     if settings.extra_headers:
         options["headers"] = dict(settings.extra_headers)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
     from ..items import ModelResponse, TResponseInputItem
     from ..model_settings import ModelSettings
     from ..tool import FunctionTool
+
+
+_request_sent: ContextVar[Callable[[], None] | None] = ContextVar("otelagents_request_sent", default=None)
+
+
+def notify_request_sent() -> None:
+    """For adapters: call just before the request goes to the transport (each attempt).
+
+    The run loop points this at the current model call's observation, so telemetry can start its
+    time-to-first-chunk clock when the request really leaves, not when the call began."""
+    callback = _request_sent.get()
+    if callback is not None:
+        callback()
 
 
 class ModelTracing(enum.Enum):
