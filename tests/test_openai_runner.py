@@ -8,20 +8,21 @@ APIs and must produce the same stream events.
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Iterator
+import pathlib
+import runpy
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from openai.types.responses import ResponseTextDeltaEvent
 from pydantic import BaseModel
 
-from otelagents import Agent, ItemHelpers, Runner, function_tool
+from otelagents import Agent, Runner, function_tool
 from otelagents.models.openai_provider import reset_default_client, set_default_openai_api
 from otelagents.testing.server import OpenAICompatServer, Reply
 
 from .runner_helpers import collect
 
 APIS = ["responses", "chat_completions"]
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture
@@ -36,9 +37,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAICompatServer]:
         set_default_openai_api("responses")
 
 
-@function_tool
-def how_many_jokes() -> int:
-    return random.randint(1, 10)
+def example_main(name: str) -> Callable[[], Awaitable[None]]:
+    """``main`` of ``examples/<name>``: the seed's code with only the import changed (kept in one place)."""
+    return runpy.run_path(str(EXAMPLES / name))["main"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -46,11 +47,7 @@ async def test_seed_example_raw_text_deltas(api: str, server: OpenAICompatServer
                                             capsys: pytest.CaptureFixture[str]) -> None:
     set_default_openai_api(api)  # type: ignore[arg-type]
     server.add(Reply.text("Why did the chicken cross the road? To get to the other side."))
-    agent = Agent(name="Joker", instructions="You are a helpful assistant.")
-    result = Runner.run_streamed(agent, input="Please tell me 5 jokes.")
-    async for event in result.stream_events():
-        if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent):
-            print(event.data.delta, end="", flush=True)
+    await example_main("stream_text.py")()
     assert capsys.readouterr().out == "Why did the chicken cross the road? To get to the other side."
     request = server.requests[0]
     assert request.body["model"] == "gpt-4.1"
@@ -65,27 +62,7 @@ async def test_seed_example_run_items(api: str, server: OpenAICompatServer,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     set_default_openai_api(api)  # type: ignore[arg-type]
     server.add(Reply.tool_calls([("how_many_jokes", {})]), Reply.text("Joke one. Joke two."))
-    agent = Agent(
-        name="Joker",
-        instructions="First call the `how_many_jokes` tool, then tell that many jokes.",
-        tools=[how_many_jokes],
-    )
-    result = Runner.run_streamed(agent, input="Hello")
-    print("=== Run starting ===")
-    async for event in result.stream_events():
-        if event.type == "raw_response_event":
-            continue
-        elif event.type == "agent_updated_stream_event":
-            print(f"Agent updated: {event.new_agent.name}")
-            continue
-        elif event.type == "run_item_stream_event":
-            if event.item.type == "tool_call_item":
-                print("-- Tool was called")
-            elif event.item.type == "tool_call_output_item":
-                print(f"-- Tool output: {event.item.output}")
-            elif event.item.type == "message_output_item":
-                print(f"-- Message output:\n {ItemHelpers.text_message_output(event.item)}")
-    print("=== Run complete ===")
+    await example_main("stream_items.py")()
     lines = capsys.readouterr().out.splitlines()
     count = int(lines[3].removeprefix("-- Tool output: "))
     assert 1 <= count <= 10
