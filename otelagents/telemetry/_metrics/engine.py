@@ -28,17 +28,40 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from types import MappingProxyType
 from typing import TypeVar
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._metrics.points import (
+    AttrValue,
+    Exemplar,
+    ExemplarSample,
+    HistogramPoint,
+    MetricSnapshot,
+    NumberPoint,
+)
 from otelagents.telemetry.semconv import MetricSpec
+
+__all__ = [  # the snapshot types are re-exported from .points for the exporters
+    "OVERFLOW_ATTRIBUTE",
+    "AttrValue",
+    "BoundCounter",
+    "BoundHistogram",
+    "Counter",
+    "Exemplar",
+    "ExemplarSample",
+    "Gauge",
+    "Histogram",
+    "HistogramPoint",
+    "MetricSnapshot",
+    "MetricsEngine",
+    "NumberPoint",
+    "find_instrument",
+]
 
 logger = logging.getLogger(__name__)
 
-AttrValue = str | int | float | bool
 Attributes = Mapping[str, AttrValue]
 SeriesKey = tuple[tuple[str, AttrValue], ...]
 # (value, trace_id, span_id, time_unix_nano): stored as a tuple on the hot path, a dataclass in snapshots.
@@ -50,68 +73,6 @@ _NO_ATTRIBUTES: Attributes = MappingProxyType({})
 _ATTR_TYPES = (str, int, float, bool)
 _SORT_THRESHOLD = 32  # batches this long are counted by sorting (see record_many)
 _INF = math.inf
-
-
-@dataclass(frozen=True, slots=True)
-class Exemplar:
-    """Identifies the span that produced a measurement (OpenTelemetry integer ids)."""
-
-    trace_id: int
-    span_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ExemplarSample:
-    """An exemplar as stored: the measured value, the span ids and the wall-clock time it was recorded."""
-
-    value: float
-    trace_id: int
-    span_id: int
-    time_unix_nano: int
-
-
-@dataclass(frozen=True, slots=True)
-class HistogramPoint:
-    """One histogram series. ``bucket_counts`` are per bucket (not cumulative), ``len(bounds) + 1`` long.
-
-    ``min`` and ``max`` are NaN while ``count`` is 0. ``exemplars`` has one slot per bucket.
-    """
-
-    attributes: Mapping[str, AttrValue]
-    bounds: tuple[float, ...]
-    bucket_counts: tuple[int, ...]
-    count: int
-    sum: float
-    min: float
-    max: float
-    exemplars: tuple[ExemplarSample | None, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NumberPoint:
-    """One counter or gauge series."""
-
-    attributes: Mapping[str, AttrValue]
-    value: float
-    exemplar: ExemplarSample | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MetricSnapshot:
-    """Every series of one metric at one instant. Cumulative since ``start_time_unix_nano``."""
-
-    spec: MetricSpec
-    start_time_unix_nano: int
-    time_unix_nano: int
-    points: tuple[HistogramPoint | NumberPoint, ...]
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> str:
-        return self.spec.kind
 
 
 def _as_number(value: object) -> float | None:
