@@ -126,7 +126,8 @@ def span_outcomes(rig: Rig) -> dict[str, set[tuple[str, Any]]]:
     return out
 
 
-def assert_every_span(rig: Rig, status: str, error_type: str | None, *, operations: Iterable[str] | None = None) -> None:
+def assert_every_span(rig: Rig, status: str, error_type: str | None, *,
+                      operations: Iterable[str] | None = None) -> None:
     """Every span (of ``operations``, default all) ended with ``status`` and ``error.type`` ``error_type``;
     and no span is left open."""
     assert_all_closed(rig)

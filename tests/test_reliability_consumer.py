@@ -200,7 +200,8 @@ async def test_abandoned_result_completes_in_the_background_and_is_collected(mod
 
     model_server.server.add(Reply.tool_calls([("record", {"note": "n1"})]), Reply.text("Noted.", gap=0.01))
     result: RunResultStreaming | None = Runner.run_streamed(
-        Agent("abandoned", model="gpt-test", tools=[record]), "go", run_config=model_server.rig("responses").config(rig))
+        Agent("abandoned", model="gpt-test", tools=[record]), "go",
+        run_config=model_server.rig("responses").config(rig))
     assert result is not None and result.run_loop_task is not None
     task, alive = result.run_loop_task, weakref.ref(result)
     del result  # never iterated: nobody holds the result but the run itself

@@ -10,6 +10,7 @@ tested in ``test_openai_errors``; this file checks that the runner and the telem
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import socket
 import threading
@@ -317,7 +318,7 @@ async def test_slow_sync_tool_does_not_block_other_runs(model_server: ServerHand
     assert fast.final_output == "tick " * 40
     during = [t for t in stamps if window["start"] <= t <= window["end"]]
     assert len(during) >= 20, f"only {len(during)} of 40 deltas arrived while the sync tool slept"
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert max(gaps) < 0.3, f"the other run stalled for {max(gaps):.2f} s"
     await run_finished(slow)
     assert_every_span(rig, OK, None)

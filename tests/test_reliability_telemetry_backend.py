@@ -38,10 +38,10 @@ from otelagents import (
     ToolObservation,
     function_tool,
 )
+from otelagents.telemetry import TelemetryHandle
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._metrics import MetricsEngine, OTLPMetricsBridge
 from otelagents.telemetry._observer import Telemetry
-from otelagents.telemetry import TelemetryHandle
 from otelagents.testing import ScriptedModel, tool_call
 from otelagents.testing.otlp import OTLPReceiver
 from tests.reliability_helpers import (
@@ -235,12 +235,7 @@ def healthy_view(rig: Rig) -> list[tuple[str, str, Any, Any]]:
                    (s.attributes or {}).get(sc.OTELAGENTS_OUTPUT_CHUNKS)) for s in rig.spans())
 
 
-PRODUCTION_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize("where", [
-    pytest.param(h, marks=pytest.mark.xfail(strict=True, reason=PRODUCTION_BUGS[h])) if h in PRODUCTION_BUGS
-    else h for h in HOOKS])
+@pytest.mark.parametrize("where", HOOKS)
 async def test_raising_observer_does_not_break_the_run_in_production(
         where: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("OTELAGENTS_STRICT_OBSERVERS", "0")
@@ -258,12 +253,7 @@ async def test_raising_observer_does_not_break_the_run_in_production(
     await assert_no_pending_tasks()
 
 
-STRICT_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize("where", [
-    pytest.param(h, marks=pytest.mark.xfail(strict=True, reason=STRICT_BUGS[h])) if h in STRICT_BUGS
-    else h for h in HOOKS])
+@pytest.mark.parametrize("where", HOOKS)
 async def test_raising_observer_fails_the_run_in_strict_mode(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTELAGENTS_STRICT_OBSERVERS", "1")
     rig = make_rig()
