@@ -158,8 +158,12 @@ class ModelCallTelemetry(ModelCallObservation):
         return carrier
 
     def event(self, event: Any) -> None:
-        now = perf_counter()
         kind = _kind_of(event.type)
+        if kind == _DELTA and self._first:
+            # The common case, kept to a timestamp and an append.
+            self._deltas.append(perf_counter())
+            return
+        now = perf_counter()
         if kind == _DELTA:
             self._deltas.append(now)
         elif kind is not None:
@@ -238,7 +242,8 @@ class ModelCallTelemetry(ModelCallObservation):
     def _record(self, base: AttrItems, error: str | None, now: float, has_usage: bool, input_tokens: int,
                 output_tokens: int) -> None:
         metrics, exemplar, started, deltas = self._run.instruments, self._exemplar, self._started, self._deltas
-        end = self._last if error is None and self._last else now
+        last = max(self._last, deltas[-1]) if deltas else self._last
+        end = last if error is None and last else now
         metrics.histogram(sc.METRIC_OPERATION_DURATION, with_error(base, error)).record(end - started, exemplar)
         started = self._sent or started  # streaming latencies run from the request leaving
         if has_usage:
