@@ -286,14 +286,14 @@ async def test_unknown_tool_name(behaviour: str, model_server: ServerHandle, rig
 
 
 async def test_slow_sync_tool_does_not_block_other_runs(model_server: ServerHandle, rig: Rig) -> None:
-    """A sync tool sleeping 1 s runs in a worker thread: another run's events keep flowing meanwhile."""
+    """A sync tool sleeping 1.5 s runs in a worker thread: another run's events keep flowing meanwhile."""
     started, window = threading.Event(), {}
 
     def slow_report() -> str:
         """Build a slow report."""
         window["start"] = time.monotonic()
         started.set()
-        time.sleep(1.0)  # blocking: the event loop must not wait for it
+        time.sleep(1.5)  # blocking: the event loop must not wait for it
         window["end"] = time.monotonic()
         return "report ready"
 
@@ -319,7 +319,7 @@ async def test_slow_sync_tool_does_not_block_other_runs(model_server: ServerHand
     during = [t for t in stamps if window["start"] <= t <= window["end"]]
     assert len(during) >= 20, f"only {len(during)} of 40 deltas arrived while the sync tool slept"
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert max(gaps) < 0.3, f"the other run stalled for {max(gaps):.2f} s"
+    assert max(gaps) < 0.5, f"the other run stalled for {max(gaps):.2f} s (the tool sleeps 1.5 s)"
     await run_finished(slow)
     assert_every_span(rig, OK, None)
     await assert_no_pending_tasks()

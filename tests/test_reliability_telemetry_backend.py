@@ -132,7 +132,7 @@ async def test_collector_that_refuses_or_hangs_changes_nothing(behaviour: str, t
         for _ in range(5):  # several runs, while the exporters keep trying in the background
             seen = await run_once(config)
             assert (seen.events, seen.output) == (baseline.events, baseline.output)
-            assert seen.elapsed_s < baseline.elapsed_s + 0.5, f"a run took {seen.elapsed_s:.2f} s ({behaviour})"
+            assert seen.elapsed_s < baseline.elapsed_s + 1.0, f"a run took {seen.elapsed_s:.2f} s ({behaviour})"
         flushed = await asyncio.to_thread(handle.force_flush, 0.5)
         assert flushed is (behaviour == "ok")  # a failure is reported as a value, never raised
         started = time.monotonic()
