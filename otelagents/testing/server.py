@@ -178,6 +178,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     # socketserver's default backlog of 5 resets a burst of concurrent connects (load tests, benchmarks).
     request_queue_size = 4096
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away (a cancelled run, a dropped stream) is routine here, not worth a traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
     owner: OpenAICompatServer
 
 
