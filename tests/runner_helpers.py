@@ -33,7 +33,9 @@ async def collect(result: RunResultStreaming, timeout: float = 10.0) -> list[tup
     return seen
 
 
-async def collect_until_error(result: RunResultStreaming, timeout: float = 10.0) -> tuple[list[tuple[str, ...]], BaseException]:
+async def collect_until_error(
+    result: RunResultStreaming, timeout: float = 10.0
+) -> tuple[list[tuple[str, ...]], BaseException]:
     seen: list[tuple[str, ...]] = []
 
     async def consume() -> None:

@@ -6,7 +6,8 @@ Three readers of the same ``N``-delta stream:
   * ``otelagents``   - ``OpenAIResponsesModel.stream_response`` (genuine openai event objects).
 
 As a script it also measures Chat Completions: the client's chunk parsing against our conversion of the
-chunks to the full Responses event sequence. Run as a script for the figures: ``python -m tests.test_openai_throughput [deltas] [rounds]``.
+chunks to the full Responses event sequence. Run as a script for the figures:
+``python -m tests.test_openai_throughput [deltas] [rounds]``.
 The test asserts a conservative ratio so it stays reliable on a busy 2-core CI machine.
 """
 

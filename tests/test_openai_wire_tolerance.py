@@ -51,7 +51,7 @@ def test_sse_parser_handles_fields_comments_and_line_endings() -> None:
 @settings(max_examples=200, deadline=None)
 def test_sse_parser_is_independent_of_chunk_boundaries(cuts: list[int]) -> None:
     points = sorted(set(cuts))
-    pieces = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)])]
+    pieces = [STREAM[a:b] for a, b in zip([0, *points], [*points, len(STREAM)], strict=True)]
     assert parse_all(pieces) == EXPECTED
 
 

@@ -31,7 +31,7 @@ from .test_cli_demo import ROOT, clean_env, demo_responder, run_cli
 README = ROOT / "README.md"
 EXAMPLES = ROOT / "examples"
 CI_SCRIPT = ROOT / ".ci" / "run"
-TEST_COMMAND = "python3 -m pytest -q"
+TEST_COMMAND = "ruff check . && mypy && python3 -m pytest -q"
 INSTALL_COMMAND = 'python3 -m pip install -e ".[test]"'
 SERVER_ANSWER = "1. A joke about UDP: you might not get it.\n2. A joke about TCP: you will get it."
 
@@ -124,15 +124,15 @@ RUNNERS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "python3 -m venv .venv": ("venv", _run_venv),
     ". .venv/bin/activate": ("venv", _run_venv),
     "otelagents demo": ("demo", _run_demo),
-    "ruff check otelagents": ("ruff", _tool("ruff", "ruff check otelagents")),
-    "mypy": ("mypy", _tool("mypy", "mypy")),
     "python3 dashboards/generate.py --check": ("dashboards", _run_python("python3 dashboards/generate.py --check")),
 }
 
 # Commands not run here, each with the tests that exercise what it does (checked to exist).
 COVERED: dict[str, tuple[str, ...]] = {
     INSTALL_COMMAND: ("tests/test_readme.py::test_install_and_test_commands_are_what_ci_runs",),
-    TEST_COMMAND: ("tests/test_readme.py::test_install_and_test_commands_are_what_ci_runs",),
+    **{part: ("tests/test_readme.py::test_install_and_test_commands_are_what_ci_runs",)
+       for part in TEST_COMMAND.split(" && ")},
+    "bash .ci/run": ("tests/test_readme.py::test_ci_script_is_safe_on_a_developers_machine",),
     "otelagents demo --runs 200 --concurrency 8 --serve": (
         "tests/test_cli_demo.py::test_load_mode_prints_progress_and_a_summary_table",
         "tests/test_cli_demo.py::test_serve_keeps_metrics_up_until_ctrl_c_and_they_match_the_report",
@@ -182,7 +182,21 @@ def test_install_and_test_commands_are_what_ci_runs() -> None:
     lines = [line.strip() for line in CI_SCRIPT.read_text().splitlines() if line.strip()]
     assert lines[-1] == TEST_COMMAND, "the README's test command must be the last line of .ci/run"
     assert INSTALL_COMMAND.replace(" install ", " install -q ") in lines
-    assert TEST_COMMAND in bash_commands() and INSTALL_COMMAND in bash_commands()
+    readme_lines = [re.sub(r"\s+#.*$", "", line).strip() for b in blocks_in("bash") for line in b.text.splitlines()]
+    assert TEST_COMMAND in readme_lines, "the README's first screen must show the test command CI runs"
+    assert any(line.startswith(INSTALL_COMMAND) for line in readme_lines)
+
+
+def test_ci_script_is_safe_on_a_developers_machine() -> None:
+    """.ci/run uses its own venv, stops no process by name and installs Debian packages only when missing."""
+    script = CI_SCRIPT.read_text()
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"\b(pkill|killall)\b", code), ".ci/run must stop only processes it started, by PID"
+    assert "python3 -m venv" in code and '. "$venv/bin/activate"' in code
+    assert "pip install" in code and code.index('. "$venv/bin/activate"') < code.index("pip install")
+    assert "apt-get install" in code and "missing" in code
+    result = subprocess.run(["bash", "-n", str(CI_SCRIPT)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
 
 
 # --- python blocks and examples ----------------------------------------------------------------------------

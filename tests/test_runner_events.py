@@ -19,7 +19,7 @@ from otelagents import (
 )
 from otelagents.testing import ScriptedModel, failure, handoff, text, tool_call
 
-from .runner_helpers import signature, call_turn, collect, collect_until_error, pending_tasks, text_turn, without_raw
+from .runner_helpers import call_turn, collect, collect_until_error, pending_tasks, signature, text_turn, without_raw
 
 
 @function_tool

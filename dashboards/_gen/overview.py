@@ -63,7 +63,8 @@ def latency_pair(title: str, text: str, m: q.Metric) -> list[Panel]:
 
 def tiles() -> list[Panel]:
     return [
-        stat("Runs/s", "Agent runs finished per second, failed ones included (not filtered by agent or model).", (WORKFLOW.name,),
+        stat("Runs/s", "Agent runs finished per second, failed ones included (not filtered by agent or model).",
+             (WORKFLOW.name,),
              Query(q.rate(WORKFLOW, "count")), "reqps"),
         stat("Model calls/s", "Model calls finished per second, failed ones included.", (CALLS.name,),
              Query(q.rate(CALLS, "count")), "reqps"),
@@ -77,8 +78,8 @@ def tiles() -> list[Panel]:
              Query(q.rate(TOKENS, "sum", extra=(OUTPUT,))), TOKENS_PER_SECOND),
         stat("Tool error ratio", "Share of tool calls that ended with an error.type.", (TOOL.name,),
              Query(q.error_ratio(TOOL)), "percentunit", RATIO_THRESHOLDS),
-        stat("Run error ratio", "Share of agent runs that ended with an error.type, cancelled included (not filtered by "
-             "agent or model).",
+        stat("Run error ratio",
+             "Share of agent runs that ended with an error.type, cancelled included (not filtered by agent or model).",
              (WORKFLOW.name,), Query(q.error_ratio(WORKFLOW)), "percentunit", RATIO_THRESHOLDS),
     ]
 

@@ -193,7 +193,7 @@ def table(
     queries = [Query(expr, legend=name, instant=True, fmt="table") for name, expr, _ in columns]
     # Grafana names a single query's value column "Value", several queries' "Value #A", "Value #B", ...
     values = ["Value"] if len(columns) == 1 else [f"Value #{chr(ord('A') + i)}" for i in range(len(columns))]
-    rename = {value: name for value, (name, _, _) in zip(values, columns)}
+    rename = {value: name for value, (name, _, _) in zip(values, columns, strict=True)}
     overrides = [
         {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": unit}]}
         for name, _, unit in columns
