@@ -9,12 +9,23 @@ from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalO
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import (
     AgentsException,
+    InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
     ModelBehaviorError,
     ModelRefusalError,
+    OutputGuardrailTripwireTriggered,
     RunErrorDetails,
     ToolTimeoutError,
     UserError,
+)
+from .guardrail import (
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    InputGuardrailResult,
+    OutputGuardrail,
+    OutputGuardrailResult,
+    input_guardrail,
+    output_guardrail,
 )
 from .handoffs import Handoff, HandoffInputData, HandoffInputFilter, handoff
 from .items import (
@@ -85,6 +96,7 @@ __all__ = [
     "AgentsException",
     "FunctionTool",
     "FunctionToolResult",
+    "GuardrailFunctionOutput",
     "Handoff",
     "HandoffCallItem",
     "HandoffInfo",
@@ -92,6 +104,9 @@ __all__ = [
     "HandoffInputFilter",
     "HandoffObservation",
     "HandoffOutputItem",
+    "InputGuardrail",
+    "InputGuardrailResult",
+    "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
     "MessageOutputItem",
@@ -109,6 +124,9 @@ __all__ = [
     "OpenAIProvider",
     "OpenAIResponsesModel",
     "Outcome",
+    "OutputGuardrail",
+    "OutputGuardrailResult",
+    "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "ReasoningItem",
     "RunConfig",
@@ -142,6 +160,8 @@ __all__ = [
     "function_tool",
     "get_run_observers",
     "handoff",
+    "input_guardrail",
+    "output_guardrail",
     "remove_run_observer",
     "set_default_model",
     "set_default_model_provider",
