@@ -45,6 +45,8 @@ from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -97,6 +99,8 @@ __all__ = [
     "FunctionTool",
     "FunctionToolResult",
     "GuardrailFunctionOutput",
+    "GuardrailInfo",
+    "GuardrailObservation",
     "Handoff",
     "HandoffCallItem",
     "HandoffInfo",

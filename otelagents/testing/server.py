@@ -235,7 +235,31 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             rendered = responses_frames(reply, model, f"resp_{number:06d}", created)
             garbage = garbage_frame("response.output_text.delta")
+            if isinstance(body, dict) and not body.get("stream"):
+                self._whole_response(rendered)  # a non-streaming call (the Agents SDK's Runner.run)
+                return
         self._stream(reply, rendered, garbage)
+
+    def _whole_response(self, rendered: Rendered) -> None:
+        """Answer a non-streaming Responses call with the response its stream would have ended with."""
+        last: Any = None
+        for frame in rendered.frames:
+            data = frame.data.split(b"data: ", 1)[-1]
+            try:
+                event = json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("response"), dict):
+                last = event["response"]
+        if last is None or last.get("status") != "completed":
+            self._json_error(500, "Scripted failure (non-streaming call)")
+            return
+        payload = json.dumps(last).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _json_error(self, status: int, message: str, retry_after: float | None = None) -> None:
         kind = {400: "invalid_request_error", 401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded"}
