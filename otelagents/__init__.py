@@ -34,6 +34,8 @@ from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -85,6 +87,8 @@ __all__ = [
     "AgentsException",
     "FunctionTool",
     "FunctionToolResult",
+    "GuardrailInfo",
+    "GuardrailObservation",
     "Handoff",
     "HandoffCallItem",
     "HandoffInfo",
