@@ -314,15 +314,17 @@ class RunLoop:
                 observation=self.agent_observation or NOOP_AGENT,
             )
             runner_items.append(handoff_item)
-        for item in runner_items:
-            name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
-            emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
         turn_items = turn.model_items + runner_items
         result.raw_responses.append(turn.response)
         if new_agent is not None:
-            await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
+            turn_items = await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
         else:
             self.generated.extend(turn_items)
+        streamed = {id(item) for item in turn.model_items}
+        for item in turn_items:
+            if id(item) not in streamed:  # the model's items were streamed as they arrived
+                name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
+                emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
         result.new_items.extend(turn_items)
         if new_agent is not None:
             return new_agent, _NO_FINAL
@@ -330,7 +332,13 @@ class RunLoop:
             return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
         return None, final_from_messages(agent, turn.messages)
 
-    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> None:
+    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> list[RunItem]:
+        """Apply the handoff's input filter as the Agents SDK does; return the turn's items for the result.
+
+        The filtered history becomes the run's input (``result.input``) and what the next agent sees;
+        the filtered ``new_items`` replace this turn's items in ``result.new_items`` (and its events),
+        and ``input_items``, when the filter sets it, is what the next model call sees instead.
+        """
         data = HandoffInputData(
             input_history=self.original_input if isinstance(self.original_input, str) else tuple(self.original_input),
             pre_handoff_items=tuple(self.generated),
@@ -340,10 +348,14 @@ class RunLoop:
         filtered = await apply_input_filter(handoff, self.run_config.handoff_input_filter, data)
         if filtered is data:
             self.generated.extend(turn_items)
-            return
+            return turn_items
         history = filtered.input_history
         self.original_input = history if isinstance(history, str) else list(history)
-        self.generated = list(filtered.pre_handoff_items) + list(filtered.new_items)
+        self.result.input = history if isinstance(history, str) else list(history)
+        model_items = filtered.new_items if filtered.input_items is None else filtered.input_items
+        self.generated = list(filtered.pre_handoff_items) + list(model_items)
+        return list(filtered.new_items)
+
 
 def _discard(event: Any) -> None:
     return None
