@@ -21,6 +21,7 @@ from openai.types.responses import (
 
 from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import final_from_messages, output_schema_for, tool_use_decision
+from ._guardrails import InputGate, run_output_guardrails
 from ._observing import observer_failed, safe_call
 from ._tool_runner import (
     FatalToolError,
@@ -100,6 +101,12 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
+        starting = result.current_agent
+        self.input_gate = InputGate(
+            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
+            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
+            result.context_wrapper, result.input_guardrail_results,
+        )
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -122,13 +129,17 @@ class RunLoop:
             max_turns = result.max_turns
             if max_turns is not None and result.current_turn > max_turns:
                 raise MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
+            first_turn = result.current_turn == 1 and bool(self.input_gate)
+            if first_turn:
+                await self.input_gate.before_first_turn()
             if self.agent_observation is None:
                 self.agent_observation = safe_call(
                     "agent_started", self.observation.agent_started, NOOP_AGENT, agent, result.current_turn
                 )
                 await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
                 await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
-            turn = await self._model_turn(agent, tools_used)
+            model_turn = self._model_turn(agent, tools_used)
+            turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
@@ -139,9 +150,13 @@ class RunLoop:
                 self.emit(AgentUpdatedStreamEvent(new_agent=agent))
                 continue
             if final is not _NO_FINAL:
-                result.final_output = final
                 await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
                 await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+                await run_output_guardrails(
+                    list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
+                    result.context_wrapper, result.output_guardrail_results,
+                )
+                result.final_output = final
                 self._end_agent(Outcome(output=final))
                 return
 
@@ -162,6 +177,8 @@ class RunLoop:
             error.run_data = RunErrorDetails(
                 input=result.input, new_items=list(result.new_items), raw_responses=list(result.raw_responses),
                 last_agent=result.current_agent, context_wrapper=result.context_wrapper,
+                input_guardrail_results=list(result.input_guardrail_results),
+                output_guardrail_results=list(result.output_guardrail_results),
             )
 
     # --- one model call --------------------------------------------------------------------------
@@ -355,6 +372,10 @@ class RunLoop:
         model_items = filtered.new_items if filtered.input_items is None else filtered.input_items
         self.generated = list(filtered.pre_handoff_items) + list(model_items)
         return list(filtered.new_items)
+
+
+def _copy_input(value: str | list[Any]) -> str | list[Any]:
+    return value if isinstance(value, str) else list(value)
 
 
 def _discard(event: Any) -> None:
