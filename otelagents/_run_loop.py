@@ -23,6 +23,7 @@ from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import final_from_messages, output_schema_for, tool_use_decision
 from ._guardrails import InputGate, run_output_guardrails
 from ._observing import observer_failed, safe_call
+from ._session import SessionRun
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
@@ -100,6 +101,7 @@ class RunLoop:
         observation: RunObservation,
         resolve_model: Callable[[Agent[Any], RunConfig], Model],
         streamed: bool,
+        session: SessionRun | None = None,
     ) -> None:
         self.result = result
         self.run_config = run_config
@@ -110,6 +112,7 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
+        self.session = session or SessionRun(None, None, None)
         starting = result.current_agent
         self.input_gate = InputGate(
             list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
@@ -149,7 +152,10 @@ class RunLoop:
                 await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
             model_turn = self._model_turn(agent, tools_used)
             turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
+            items_before = len(result.new_items)
             next_agent, final = await self._finish_turn(agent, turn)
+            if final is _NO_FINAL:
+                await self.session.save(result.new_items[items_before:])
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
                 self._end_agent(Outcome())
@@ -165,6 +171,7 @@ class RunLoop:
                     list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
                     result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
                 )
+                await self.session.save(result.new_items[items_before:])
                 result.final_output = final
                 self._end_agent(Outcome(output=final))
                 return
