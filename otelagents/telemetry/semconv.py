@@ -305,6 +305,33 @@ OTELAGENTS_ERROR_HANDLED: Final = "otelagents.error.handled"
 # OpenTelemetry exception event (used when content capture is off: the type only, no message).
 EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
+# With content capture on, the event also carries these (each cut to the content size limit).
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # Content capture switch (defined by the OpenTelemetry Python GenAI instrumentations, not semconv).
 ENV_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# =====================================================================================================
+# Guardrails, tool types, nested runs and consumers (added for the Agents SDK plugin and the runner's
+# guardrails; see otelagents.telemetry._guardrail_spans).
+# =====================================================================================================
+
+# The GenAI conventions define no guardrail span yet. We follow the open proposal
+# (semantic-conventions-genai PR #427, "run guardrail"): one INTERNAL span per guardrail check, named
+# ``run_guardrail {name}``, under the agent (or tool) it guards; our own keys for what it has no name for.
+OP_RUN_GUARDRAIL: Final = "run_guardrail"
+OTELAGENTS_GUARDRAIL_NAME: Final = "otelagents.guardrail.name"
+# "input", "output", "tool_input" or "tool_output".
+OTELAGENTS_GUARDRAIL_KIND: Final = "otelagents.guardrail.kind"
+OTELAGENTS_GUARDRAIL_TRIGGERED: Final = "otelagents.guardrail.triggered"
+# error.type of a guardrail span whose tripwire fired without an exception to name.
+ERROR_TYPE_TRIPWIRE: Final = "tripwire_triggered"
+
+# gen_ai.tool.type values besides "function": MCP and hosted tools act outside the application.
+TOOL_TYPE_EXTENSION: Final = "extension"
+TOOL_TYPE_DATASTORE: Final = "datastore"
+
+# Set (true) on a run's span when the consumer stopped reading the stream before the run ended (the
+# Agents SDK keeps the run going; the span ends when the run really ends).
+OTELAGENTS_CONSUMER_LEFT: Final = "otelagents.consumer.left"
