@@ -6,12 +6,15 @@ cancels the others; every result that finished (the tripping one included) lands
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .exceptions import InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered
+from ._observing import safe_call
+from .exceptions import AgentsException, InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered
 from .guardrail import InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult
 from .items import TResponseInputItem
+from .observer import NOOP_GUARDRAIL, GuardrailInfo, GuardrailObservation, Outcome
 from .run_context import RunContextWrapper
 
 if TYPE_CHECKING:
@@ -19,6 +22,40 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R", InputGuardrailResult, OutputGuardrailResult)
+
+ObserveGuardrail = Callable[[GuardrailInfo], GuardrailObservation]
+
+
+def no_observer(info: GuardrailInfo) -> GuardrailObservation:
+    return NOOP_GUARDRAIL
+
+
+def tripwire_error(result: InputGuardrailResult | OutputGuardrailResult) -> AgentsException:
+    if isinstance(result, InputGuardrailResult):
+        return InputGuardrailTripwireTriggered(result)
+    return OutputGuardrailTripwireTriggered(result)
+
+
+async def _observed(check: Callable[[], Awaitable[R]], observe: ObserveGuardrail, info: GuardrailInfo) -> R:
+    """One check, reported to its observation: passed, tripped (with the tripwire error) or failed."""
+    ended = safe_call("guardrail_started", observe, NOOP_GUARDRAIL, info).ended
+    try:
+        result = await check()
+    except asyncio.CancelledError as exc:
+        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc, cancelled=True))
+        raise
+    except BaseException as exc:
+        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc))
+        raise
+    if result.output.tripwire_triggered:
+        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=tripwire_error(result)), True)
+    else:
+        safe_call("GuardrailObservation.ended", ended, None, Outcome(), False)
+    return result
+
+
+def _info(agent: Agent[Any], guardrail: InputGuardrail[Any] | OutputGuardrail[Any], kind: str) -> GuardrailInfo:
+    return GuardrailInfo(agent=agent, name=guardrail.get_name(), kind=kind)
 
 
 async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
@@ -28,7 +65,7 @@ async def _settle(tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _run_all(checks: list[Awaitable[R]], sink: list[R]) -> R | None:
+async def _run_all(checks: Sequence[Awaitable[R]], sink: list[R]) -> R | None:
     """Run the checks concurrently, appending each result to ``sink``; return the first that tripped."""
     tasks = [asyncio.ensure_future(check) for check in checks]
     try:
@@ -48,11 +85,14 @@ async def run_input_guardrails(
     input: str | list[TResponseInputItem],
     context: RunContextWrapper[Any],
     sink: list[InputGuardrailResult],
+    observe: ObserveGuardrail = no_observer,
 ) -> None:
     """Raise ``InputGuardrailTripwireTriggered`` for the first guardrail that trips."""
     if not guardrails:
         return
-    tripped = await _run_all([g.run(agent, input, context) for g in guardrails], sink)
+    checks = [_observed(partial(g.run, agent, input, context), observe, _info(agent, g, "input"))
+              for g in guardrails]
+    tripped = await _run_all(checks, sink)
     if tripped is not None:
         raise InputGuardrailTripwireTriggered(tripped)
 
@@ -63,11 +103,14 @@ async def run_output_guardrails(
     output: Any,
     context: RunContextWrapper[Any],
     sink: list[OutputGuardrailResult],
+    observe: ObserveGuardrail = no_observer,
 ) -> None:
     """Raise ``OutputGuardrailTripwireTriggered`` for the first guardrail that trips."""
     if not guardrails:
         return
-    tripped = await _run_all([g.run(context, agent, output) for g in guardrails], sink)
+    checks = [_observed(partial(g.run, context, agent, output), observe, _info(agent, g, "output"))
+              for g in guardrails]
+    tripped = await _run_all(checks, sink)
     if tripped is not None:
         raise OutputGuardrailTripwireTriggered(tripped)
 
@@ -87,7 +130,9 @@ class InputGate:
         input: str | list[TResponseInputItem],
         context: RunContextWrapper[Any],
         sink: list[InputGuardrailResult],
+        observe: ObserveGuardrail,
     ) -> None:
+        self._observe = observe
         self._blocking = [g for g in guardrails if not g.run_in_parallel]
         self._parallel = [g for g in guardrails if g.run_in_parallel]
         self._agent = agent
@@ -99,13 +144,17 @@ class InputGate:
         return bool(self._blocking or self._parallel)
 
     async def before_first_turn(self) -> None:
-        await run_input_guardrails(self._blocking, self._agent, self._input, self._context, self._sink)
+        await run_input_guardrails(
+            self._blocking, self._agent, self._input, self._context, self._sink, self._observe
+        )
 
     async def around_first_turn(self, turn: Coroutine[Any, Any, T]) -> T:
         if not self._parallel:
             return await turn
         guard = asyncio.ensure_future(
-            run_input_guardrails(self._parallel, self._agent, self._input, self._context, self._sink)
+            run_input_guardrails(
+                self._parallel, self._agent, self._input, self._context, self._sink, self._observe
+            )
         )
         model = asyncio.ensure_future(turn)
         try:

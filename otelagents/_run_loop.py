@@ -52,7 +52,16 @@ from .items import (
 )
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
-from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallInfo, Outcome, RunObservation
+from .observer import (
+    NOOP_AGENT,
+    NOOP_MODEL_CALL,
+    AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
+    ModelCallInfo,
+    Outcome,
+    RunObservation,
+)
 from .result import RunResultStreaming
 from .run_config import RunConfig
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent
@@ -105,7 +114,7 @@ class RunLoop:
         self.input_gate = InputGate(
             list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
             ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
-            result.context_wrapper, result.input_guardrail_results,
+            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
         )
         self.tracing = (
             ModelTracing.DISABLED
@@ -130,12 +139,12 @@ class RunLoop:
             if max_turns is not None and result.current_turn > max_turns:
                 raise MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
             first_turn = result.current_turn == 1 and bool(self.input_gate)
-            if first_turn:
-                await self.input_gate.before_first_turn()
             if self.agent_observation is None:
                 self.agent_observation = safe_call(
                     "agent_started", self.observation.agent_started, NOOP_AGENT, agent, result.current_turn
                 )
+                if first_turn:
+                    await self.input_gate.before_first_turn()
                 await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
                 await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
             model_turn = self._model_turn(agent, tools_used)
@@ -154,11 +163,14 @@ class RunLoop:
                 await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
                 await run_output_guardrails(
                     list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
-                    result.context_wrapper, result.output_guardrail_results,
+                    result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
                 )
                 result.final_output = final
                 self._end_agent(Outcome(output=final))
                 return
+
+    def _observe_guardrail(self, info: GuardrailInfo) -> GuardrailObservation:
+        return (self.agent_observation or NOOP_AGENT).guardrail_started(info)
 
     def _end_agent(self, outcome: Outcome) -> None:
         observation, self.agent_observation = self.agent_observation, None
