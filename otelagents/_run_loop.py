@@ -22,6 +22,7 @@ from ._error_handling import ErrorKind, run_error_data
 from ._error_handling import handle as handle_run_error
 from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import final_from_messages, output_schema_for, tool_use_decision
+from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
@@ -53,7 +54,16 @@ from .items import (
 )
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelTracing
-from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallInfo, Outcome, RunObservation
+from .observer import (
+    NOOP_AGENT,
+    NOOP_MODEL_CALL,
+    AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
+    ModelCallInfo,
+    Outcome,
+    RunObservation,
+)
 from .result import RunResultStreaming
 from .run_config import RunConfig
 from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
@@ -103,6 +113,12 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
+        starting = result.current_agent
+        self.input_gate = InputGate(
+            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
+            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
+            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
+        )
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -129,13 +145,17 @@ class RunLoop:
                     raise error
                 result.current_turn = max_turns
                 return
+            first_turn = result.current_turn == 1 and bool(self.input_gate)
             if self.agent_observation is None:
                 self.agent_observation = safe_call(
                     "agent_started", self.observation.agent_started, NOOP_AGENT, agent, result.current_turn
                 )
+                if first_turn:
+                    await self.input_gate.before_first_turn()
                 await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
                 await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
-            turn = await self._model_turn(agent, tools_used)
+            model_turn = self._model_turn(agent, tools_used)
+            turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
@@ -148,6 +168,9 @@ class RunLoop:
             if final is not _NO_FINAL:
                 await self._finish(agent, final)
                 return
+
+    def _observe_guardrail(self, info: GuardrailInfo) -> GuardrailObservation:
+        return (self.agent_observation or NOOP_AGENT).guardrail_started(info)
 
     def _end_agent(self, outcome: Outcome) -> None:
         observation, self.agent_observation = self.agent_observation, None
@@ -166,6 +189,8 @@ class RunLoop:
             error.run_data = RunErrorDetails(
                 input=result.input, new_items=list(result.new_items), raw_responses=list(result.raw_responses),
                 last_agent=result.current_agent, context_wrapper=result.context_wrapper,
+                input_guardrail_results=list(result.input_guardrail_results),
+                output_guardrail_results=list(result.output_guardrail_results),
             )
 
     # --- one model call --------------------------------------------------------------------------
@@ -337,11 +362,20 @@ class RunLoop:
         return True
 
     async def _finish(self, agent: Agent[Any], final: Any) -> None:
+        """End the run with ``final``: end hooks, then the output guardrails, as in the SDK."""
         result = self.result
-        result.final_output = final
         await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
         await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+        await run_output_guardrails(
+            list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
+            result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
+        )
+        result.final_output = final
         self._end_agent(Outcome(output=final))
+
+
+def _copy_input(value: str | list[Any]) -> str | list[Any]:
+    return value if isinstance(value, str) else list(value)
 
 
 def _discard(event: Any) -> None:

@@ -12,6 +12,7 @@ from .run_context import TContext
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .guardrail import InputGuardrail, OutputGuardrail
     from .handoffs import HandoffInputFilter
     from .models.interface import Model, ModelProvider
     from .observer import RunObserver
@@ -55,6 +56,8 @@ class RunConfig:
     model_provider: ModelProvider | None = None
     model_settings: ModelSettings | None = None
     handoff_input_filter: HandoffInputFilter | None = None
+    input_guardrails: list[InputGuardrail[Any]] | None = None
+    output_guardrails: list[OutputGuardrail[Any]] | None = None
     workflow_name: str = "Agent workflow"
     trace_id: str | None = None
     group_id: str | None = None

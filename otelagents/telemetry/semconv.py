@@ -282,6 +282,9 @@ OTELAGENTS_ERROR_HANDLED: Final = "otelagents.error.handled"
 # OpenTelemetry exception event (used when content capture is off: the type only, no message).
 EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
+# With content capture on, the event also carries these (each cut to the content size limit).
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # Content capture switch (defined by the OpenTelemetry Python GenAI instrumentations, not semconv).
 ENV_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
