@@ -43,6 +43,7 @@ class SessionRun:
         self._settings = settings
         self._callback = callback
         self._pending: list[TResponseInputItem] = []
+        self._saved = 0
 
     @property
     def conversation_id(self) -> str | None:
@@ -72,6 +73,11 @@ class SessionRun:
             )
         self._pending = _new_in(combined, history_copy, new_items)
         return combined
+
+    async def save_new(self, new_items: list[RunItem]) -> None:
+        """Append the run's items not appended yet (``new_items`` is the run's whole list so far)."""
+        start, self._saved = self._saved, len(new_items)
+        await self.save(new_items[start:])
 
     async def save(self, items: list[RunItem]) -> None:
         """Append the pending new input (first call only) and these run items."""
