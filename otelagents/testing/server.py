@@ -227,15 +227,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = reply.model or (body.get("model") if isinstance(body, dict) else None) or owner.default_model
         number, created = owner._next_id(), int(time.time())
+        streaming = not isinstance(body, dict) or body.get("stream") is True  # absent: not streaming, as OpenAI
         if path.endswith("/chat/completions"):
             options = body.get("stream_options") if isinstance(body, dict) else None
-            include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
+            include_usage = bool(isinstance(options, dict) and options.get("include_usage")) or not streaming
             rendered = chat_frames(reply, model, f"chatcmpl-{number:06d}", created, include_usage)
             garbage = garbage_frame(None)
         else:
             rendered = responses_frames(reply, model, f"resp_{number:06d}", created)
             garbage = garbage_frame("response.output_text.delta")
+        if not streaming:
+            self._whole(reply, path, rendered)
+            return
         self._stream(reply, rendered, garbage)
+
+    def _whole(self, reply: Reply, path: str, rendered: Rendered) -> None:
+        """A non-streaming request (``"stream": false``): the answer as one JSON body, after ``reply.ttft``."""
+        from ._nonstream import chat_body, responses_body
+
+        body = chat_body(rendered) if path.endswith("/chat/completions") else responses_body(rendered)
+        if body is None:
+            self._json_error(500, reply.error_message or "The model failed.")
+            return
+        if reply.ttft > 0:
+            self.server.owner._stopping.wait(reply.ttft)
+        payload = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _json_error(self, status: int, message: str, retry_after: float | None = None) -> None:
         kind = {400: "invalid_request_error", 401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded"}
