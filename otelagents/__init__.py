@@ -9,12 +9,23 @@ from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalO
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import (
     AgentsException,
+    InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
     ModelBehaviorError,
     ModelRefusalError,
+    OutputGuardrailTripwireTriggered,
     RunErrorDetails,
     ToolTimeoutError,
     UserError,
+)
+from .guardrail import (
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    InputGuardrailResult,
+    OutputGuardrail,
+    OutputGuardrailResult,
+    input_guardrail,
+    output_guardrail,
 )
 from .handoffs import Handoff, HandoffInputData, HandoffInputFilter, handoff
 from .items import (
@@ -87,6 +98,7 @@ __all__ = [
     "AgentsException",
     "FunctionTool",
     "FunctionToolResult",
+    "GuardrailFunctionOutput",
     "GuardrailInfo",
     "GuardrailObservation",
     "Handoff",
@@ -96,6 +108,9 @@ __all__ = [
     "HandoffInputFilter",
     "HandoffObservation",
     "HandoffOutputItem",
+    "InputGuardrail",
+    "InputGuardrailResult",
+    "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
     "MessageOutputItem",
@@ -113,6 +128,9 @@ __all__ = [
     "OpenAIProvider",
     "OpenAIResponsesModel",
     "Outcome",
+    "OutputGuardrail",
+    "OutputGuardrailResult",
+    "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "ReasoningItem",
     "RunConfig",
@@ -146,6 +164,8 @@ __all__ = [
     "function_tool",
     "get_run_observers",
     "handoff",
+    "input_guardrail",
+    "output_guardrail",
     "remove_run_observer",
     "set_default_model",
     "set_default_model_provider",

@@ -23,10 +23,10 @@ def _payloads(rendered: Rendered) -> list[dict[str, Any]]:
 
 
 def responses_body(rendered: Rendered) -> dict[str, Any] | None:
-    """The final ``response`` of the stream (completed, incomplete or failed), or None if it had none."""
+    """The completed ``response`` the stream ends with, or None when it did not complete."""
     final = None
     for payload in _payloads(rendered):
-        if payload.get("type") in ("response.completed", "response.incomplete", "response.failed"):
+        if payload.get("type") == "response.completed":
             final = payload.get("response")
     return final
 
