@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ._observing import get_run_observers, safe_call, start_run_observation
+from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
 from .agent import Agent
 from .exceptions import UserError
@@ -202,7 +202,7 @@ async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, s
     error: BaseException | None = None
     try:
         observation = start_run_observation(
-            get_run_observers() + list(config.observers),
+            run_observers(config.observers),
             RunInfo(
                 starting_agent=result.current_agent, input=result.input, run_config=config,
                 max_turns=result.max_turns, streamed=streamed,

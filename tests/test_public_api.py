@@ -54,7 +54,7 @@ def test_run_loop_and_adapters_never_import_opentelemetry() -> None:
     offenders = []
     for path in root.rglob("*.py"):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(("telemetry/", "testing/", "cli/")):
+        if relative.startswith(("telemetry/", "testing/", "cli/", "instrumentation/")):  # the telemetry doors
             continue
         text = path.read_text()
         if "import opentelemetry" in text or "from opentelemetry" in text:
