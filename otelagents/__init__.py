@@ -9,12 +9,23 @@ from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalO
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import (
     AgentsException,
+    InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
     ModelBehaviorError,
     ModelRefusalError,
+    OutputGuardrailTripwireTriggered,
     RunErrorDetails,
     ToolTimeoutError,
     UserError,
+)
+from .guardrail import (
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    InputGuardrailResult,
+    OutputGuardrail,
+    OutputGuardrailResult,
+    input_guardrail,
+    output_guardrail,
 )
 from .handoffs import Handoff, HandoffInputData, HandoffInputFilter, handoff
 from .items import (
@@ -34,6 +45,8 @@ from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -85,6 +98,9 @@ __all__ = [
     "AgentsException",
     "FunctionTool",
     "FunctionToolResult",
+    "GuardrailFunctionOutput",
+    "GuardrailInfo",
+    "GuardrailObservation",
     "Handoff",
     "HandoffCallItem",
     "HandoffInfo",
@@ -92,6 +108,9 @@ __all__ = [
     "HandoffInputFilter",
     "HandoffObservation",
     "HandoffOutputItem",
+    "InputGuardrail",
+    "InputGuardrailResult",
+    "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
     "MessageOutputItem",
@@ -109,6 +128,9 @@ __all__ = [
     "OpenAIProvider",
     "OpenAIResponsesModel",
     "Outcome",
+    "OutputGuardrail",
+    "OutputGuardrailResult",
+    "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "ReasoningItem",
     "RunConfig",
@@ -142,6 +164,8 @@ __all__ = [
     "function_tool",
     "get_run_observers",
     "handoff",
+    "input_guardrail",
+    "output_guardrail",
     "remove_run_observer",
     "set_default_model",
     "set_default_model_provider",

@@ -16,11 +16,14 @@ from typing import Any, TypeVar
 
 from .observer import (
     NOOP_AGENT,
+    NOOP_GUARDRAIL,
     NOOP_HANDOFF,
     NOOP_MODEL_CALL,
     NOOP_RUN,
     NOOP_TOOL,
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -226,6 +229,14 @@ class _FanHandoff(HandoffObservation):
         call_each("HandoffObservation.ended", [p.ended for p in self._parts], outcome)
 
 
+class _FanGuardrail(GuardrailObservation):
+    def __init__(self, parts: Sequence[GuardrailObservation]) -> None:
+        self._parts = tuple(parts)
+
+    def ended(self, outcome: Outcome, triggered: bool = False) -> None:
+        call_each("GuardrailObservation.ended", [p.ended for p in self._parts], outcome, triggered)
+
+
 def _fan(parts: list[T], noop: T, cls: Callable[[list[T]], T]) -> T:
     real = [p for p in parts if p is not noop]
     if not real:
@@ -250,6 +261,11 @@ class _FanAgent(AgentObservation):
     def handoff_started(self, handoff: HandoffInfo) -> HandoffObservation:
         started = [safe_call("handoff_started", p.handoff_started, NOOP_HANDOFF, handoff) for p in self._parts]
         return _fan(started, NOOP_HANDOFF, _FanHandoff)
+
+    def guardrail_started(self, guardrail: GuardrailInfo) -> GuardrailObservation:
+        started = [safe_call("guardrail_started", p.guardrail_started, NOOP_GUARDRAIL, guardrail)
+                   for p in self._parts]
+        return _fan(started, NOOP_GUARDRAIL, _FanGuardrail)
 
     def ended(self, outcome: Outcome) -> None:
         call_each("AgentObservation.ended", [p.ended for p in self._parts], outcome)

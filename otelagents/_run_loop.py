@@ -21,6 +21,7 @@ from openai.types.responses import (
 
 from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import final_from_messages, output_schema_for, tool_use_decision
+from ._guardrails import InputGate, run_output_guardrails
 from ._observing import observer_failed, safe_call
 from ._tool_runner import (
     FatalToolError,
@@ -51,7 +52,16 @@ from .items import (
 )
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
-from .observer import NOOP_AGENT, NOOP_MODEL_CALL, AgentObservation, ModelCallInfo, Outcome, RunObservation
+from .observer import (
+    NOOP_AGENT,
+    NOOP_MODEL_CALL,
+    AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
+    ModelCallInfo,
+    Outcome,
+    RunObservation,
+)
 from .result import RunResultStreaming
 from .run_config import RunConfig
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent
@@ -100,6 +110,12 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
+        starting = result.current_agent
+        self.input_gate = InputGate(
+            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
+            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
+            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
+        )
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -122,13 +138,17 @@ class RunLoop:
             max_turns = result.max_turns
             if max_turns is not None and result.current_turn > max_turns:
                 raise MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
+            first_turn = result.current_turn == 1 and bool(self.input_gate)
             if self.agent_observation is None:
                 self.agent_observation = safe_call(
                     "agent_started", self.observation.agent_started, NOOP_AGENT, agent, result.current_turn
                 )
+                if first_turn:
+                    await self.input_gate.before_first_turn()
                 await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
                 await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
-            turn = await self._model_turn(agent, tools_used)
+            model_turn = self._model_turn(agent, tools_used)
+            turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
@@ -139,11 +159,18 @@ class RunLoop:
                 self.emit(AgentUpdatedStreamEvent(new_agent=agent))
                 continue
             if final is not _NO_FINAL:
-                result.final_output = final
                 await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
                 await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+                await run_output_guardrails(
+                    list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
+                    result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
+                )
+                result.final_output = final
                 self._end_agent(Outcome(output=final))
                 return
+
+    def _observe_guardrail(self, info: GuardrailInfo) -> GuardrailObservation:
+        return (self.agent_observation or NOOP_AGENT).guardrail_started(info)
 
     def _end_agent(self, outcome: Outcome) -> None:
         observation, self.agent_observation = self.agent_observation, None
@@ -162,6 +189,8 @@ class RunLoop:
             error.run_data = RunErrorDetails(
                 input=result.input, new_items=list(result.new_items), raw_responses=list(result.raw_responses),
                 last_agent=result.current_agent, context_wrapper=result.context_wrapper,
+                input_guardrail_results=list(result.input_guardrail_results),
+                output_guardrail_results=list(result.output_guardrail_results),
             )
 
     # --- one model call --------------------------------------------------------------------------
@@ -314,15 +343,17 @@ class RunLoop:
                 observation=self.agent_observation or NOOP_AGENT,
             )
             runner_items.append(handoff_item)
-        for item in runner_items:
-            name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
-            emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
         turn_items = turn.model_items + runner_items
         result.raw_responses.append(turn.response)
         if new_agent is not None:
-            await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
+            turn_items = await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
         else:
             self.generated.extend(turn_items)
+        streamed = {id(item) for item in turn.model_items}
+        for item in turn_items:
+            if id(item) not in streamed:  # the model's items were streamed as they arrived
+                name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
+                emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
         result.new_items.extend(turn_items)
         if new_agent is not None:
             return new_agent, _NO_FINAL
@@ -330,7 +361,13 @@ class RunLoop:
             return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
         return None, final_from_messages(agent, turn.messages)
 
-    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> None:
+    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> list[RunItem]:
+        """Apply the handoff's input filter as the Agents SDK does; return the turn's items for the result.
+
+        The filtered history becomes the run's input (``result.input``) and what the next agent sees;
+        the filtered ``new_items`` replace this turn's items in ``result.new_items`` (and its events),
+        and ``input_items``, when the filter sets it, is what the next model call sees instead.
+        """
         data = HandoffInputData(
             input_history=self.original_input if isinstance(self.original_input, str) else tuple(self.original_input),
             pre_handoff_items=tuple(self.generated),
@@ -340,10 +377,18 @@ class RunLoop:
         filtered = await apply_input_filter(handoff, self.run_config.handoff_input_filter, data)
         if filtered is data:
             self.generated.extend(turn_items)
-            return
+            return turn_items
         history = filtered.input_history
         self.original_input = history if isinstance(history, str) else list(history)
-        self.generated = list(filtered.pre_handoff_items) + list(filtered.new_items)
+        self.result.input = history if isinstance(history, str) else list(history)
+        model_items = filtered.new_items if filtered.input_items is None else filtered.input_items
+        self.generated = list(filtered.pre_handoff_items) + list(model_items)
+        return list(filtered.new_items)
+
+
+def _copy_input(value: str | list[Any]) -> str | list[Any]:
+    return value if isinstance(value, str) else list(value)
+
 
 def _discard(event: Any) -> None:
     return None

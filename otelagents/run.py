@@ -85,9 +85,6 @@ def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: An
         raise UserError(f"max_turns must be a positive int or None, not {max_turns!r}")
     if error_handlers:
         raise UserError(_UNSUPPORTED.format("error_handlers", "catch the exception instead"))
-    for agent_guardrails in (starting_agent.input_guardrails, starting_agent.output_guardrails):
-        if agent_guardrails:
-            raise UserError(_UNSUPPORTED.format("Guardrails", "check the input or output in your own code"))
 
 
 class Runner:
@@ -142,7 +139,8 @@ class Runner:
         await _drive(state, config, hooks, streamed=False)
         return RunResult(
             input=state.input, new_items=state.new_items, raw_responses=state.raw_responses,
-            final_output=state.final_output, input_guardrail_results=[], output_guardrail_results=[],
+            final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,
+            output_guardrail_results=state.output_guardrail_results,
             context_wrapper=state.context_wrapper, _last_agent=state.current_agent, max_turns=max_turns,
         )
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .model_settings import ModelSettings
 
 if TYPE_CHECKING:
+    from .guardrail import InputGuardrail, OutputGuardrail
     from .handoffs import HandoffInputFilter
     from .models.interface import Model, ModelProvider
     from .observer import RunObserver
@@ -32,6 +33,8 @@ class RunConfig:
     model_provider: ModelProvider | None = None
     model_settings: ModelSettings | None = None
     handoff_input_filter: HandoffInputFilter | None = None
+    input_guardrails: list[InputGuardrail[Any]] | None = None
+    output_guardrails: list[OutputGuardrail[Any]] | None = None
     workflow_name: str = "Agent workflow"
     trace_id: str | None = None
     group_id: str | None = None

@@ -7,8 +7,14 @@ One trace per run, shaped like this (all children of the caller's current span, 
         chat {model}                      CLIENT    one per model call
         execute_tool {tool}               INTERNAL  one per tool call (parallel calls are siblings)
         execute_tool transfer_to_{agent}  INTERNAL  a handoff
+        run_guardrail {guardrail}         INTERNAL  one per guardrail check (see _guardrail_spans)
       invoke_agent {next agent}
         ...
+
+An agent used as a tool runs a nested run inside the tool call: its ``invoke_agent`` spans are children
+of that ``execute_tool`` span (no second ``invoke_workflow``). ``gen_ai.conversation.id`` (from
+``RunInfo.conversation_id``, e.g. a session's id, else ``RunConfig.group_id``) is set on the workflow,
+agent and model-call spans.
 
 Handoffs. The GenAI conventions define no handoff span yet. We follow the open proposal
 (semantic-conventions-genai PR #98): a handoff is the tool call the model made, so it is an
@@ -43,6 +49,8 @@ from otelagents.agent import Agent
 from otelagents.observer import (
     NOOP_RUN,
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -56,11 +64,12 @@ from otelagents.observer import (
 )
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env
+from otelagents.telemetry._guardrail_spans import GuardrailTelemetry
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
 from otelagents.telemetry._providers import global_sink, sink_for
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
-from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry
+from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry, active_tool
 
 logger = logging.getLogger("otelagents.telemetry")
 
@@ -158,16 +167,25 @@ class RunTelemetry(RunObservation):
         self.has_usage = False
         config = info.run_config
         self.workflow_name = config.workflow_name
-        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
-                                 sc.GEN_AI_WORKFLOW_NAME: config.workflow_name}
-        if config.group_id:
-            attrs[sc.GEN_AI_CONVERSATION_ID] = config.group_id
-        for key, value in (config.trace_metadata or {}).items():
-            attrs[sc.OTELAGENTS_METADATA_PREFIX + str(key)] = _attr_value(value)
-        self.span: Span = self.tracer.start_span(f"{sc.OP_INVOKE_WORKFLOW} {config.workflow_name}",
-                                                 kind=SpanKind.INTERNAL, attributes=attrs)
-        self.exemplar = exemplar_of(self.span)
-        self.stack.push(self, self.span)
+        self.conversation_id = info.conversation_id or config.group_id or None
+        parent_tool = active_tool.get()
+        # A run started inside a tool (an agent used as a tool) is part of that tool call: its agents
+        # nest under the tool's execute_tool span, with no workflow span of its own.
+        self.nested = parent_tool is not None and parent_tool.span.is_recording()
+        if parent_tool is not None and self.nested:
+            self.span: Span = parent_tool.span
+            self.exemplar = parent_tool.exemplar
+        else:
+            attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+                                     sc.GEN_AI_WORKFLOW_NAME: config.workflow_name}
+            if self.conversation_id:
+                attrs[sc.GEN_AI_CONVERSATION_ID] = self.conversation_id
+            for key, value in (config.trace_metadata or {}).items():
+                attrs[sc.OTELAGENTS_METADATA_PREFIX + str(key)] = _attr_value(value)
+            self.span = self.tracer.start_span(f"{sc.OP_INVOKE_WORKFLOW} {config.workflow_name}",
+                                               kind=SpanKind.INTERNAL, attributes=attrs)
+            self.exemplar = exemplar_of(self.span)
+            self.stack.push(self, self.span)
         self.started = perf_counter()
 
     def track(self, observation: Any) -> None:
@@ -195,6 +213,8 @@ class RunTelemetry(RunObservation):
             observation.abandon(leftover)
         self._open.clear()
         self.stack.pop_all()
+        if self.nested:  # the enclosing tool call owns the span and the durations
+            return
         span = self.span
         if self.has_usage and span.is_recording():
             span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
@@ -222,6 +242,8 @@ class AgentTelemetry(AgentObservation):
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: agent.name}
         if agent.handoff_description:
             attrs[sc.GEN_AI_AGENT_DESCRIPTION] = agent.handoff_description
+        if run.conversation_id:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = run.conversation_id
         self.span: Span = run.tracer.start_span(f"{sc.OP_INVOKE_AGENT} {agent.name}",
                                                 context=set_span_in_context(run.span),
                                                 kind=SpanKind.INTERNAL, attributes=attrs)
@@ -251,6 +273,9 @@ class AgentTelemetry(AgentObservation):
 
     def handoff_started(self, handoff: HandoffInfo) -> HandoffObservation:
         return HandoffTelemetry(self, handoff)
+
+    def guardrail_started(self, guardrail: GuardrailInfo) -> GuardrailObservation:
+        return GuardrailTelemetry(self, guardrail)
 
     def abandon(self, outcome: Outcome) -> None:
         self.ended(outcome)

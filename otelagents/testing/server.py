@@ -19,7 +19,6 @@ As a separate process (for benchmarks)::
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import socket
@@ -235,7 +234,39 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             rendered = responses_frames(reply, model, f"resp_{number:06d}", created)
             garbage = garbage_frame("response.output_text.delta")
+            if isinstance(body, dict) and not body.get("stream"):
+                self._whole_response(rendered)  # a non-streaming call (the Agents SDK's Runner.run)
+                return
         self._stream(reply, rendered, garbage)
+
+    def _html_page(self) -> None:
+        page = b"<!doctype html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def _whole_response(self, rendered: Rendered) -> None:
+        """Answer a non-streaming Responses call with the response its stream would have ended with."""
+        last: Any = None
+        for frame in rendered.frames:
+            data = frame.data.split(b"data: ", 1)[-1]
+            try:
+                event = json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("response"), dict):
+                last = event["response"]
+        if last is None or last.get("status") != "completed":
+            self._json_error(500, "Scripted failure (non-streaming call)")
+            return
+        payload = json.dumps(last).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _json_error(self, status: int, message: str, retry_after: float | None = None) -> None:
         kind = {400: "invalid_request_error", 401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded"}
@@ -253,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, reply: Reply, rendered: Rendered, garbage: Frame) -> None:
         stopping = self.server.owner._stopping
         frames, fault = rendered.frames, reply.fault_kind
+        if fault == "html_page":
+            self._html_page()
+            return
         cut: int | None = None
         if fault in ("drop_mid_stream", "stall"):
             cut = rendered.mid
@@ -316,25 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve an OpenAI-compatible API that streams scripted text.")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--print-port", action="store_true", help="print the port on stdout once listening")
-    parser.add_argument("--deltas", type=int, default=50, help="text deltas in every answer")
-    parser.add_argument("--piece", default="tok ", help="the text of each delta")
-    parser.add_argument("--ttft", type=float, default=0.0, help="seconds before the first delta")
-    parser.add_argument("--gap", type=float, default=0.0, help="seconds between deltas")
-    args = parser.parse_args(argv)
-    reply = Reply.long(args.deltas, args.piece, ttft=args.ttft, gap=args.gap)
-    server = OpenAICompatServer(responder=lambda request: reply, port=args.port)
-    if args.print_port:
-        print(server.port, flush=True)
-    try:
-        server._httpd.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    return 0
+    """``python -m otelagents.testing.server``: see ``--help``."""
+    from ._server_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
