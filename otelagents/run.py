@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ._error_handling import check_error_handlers
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
 from .agent import Agent
@@ -81,10 +82,10 @@ def _check_unsupported(
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
     if not isinstance(starting_agent, Agent):
         raise UserError(f"starting_agent must be an Agent, not {type(starting_agent).__name__}")
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
-        raise UserError(f"max_turns must be a positive int or None, not {max_turns!r}")
-    if error_handlers:
-        raise UserError(_UNSUPPORTED.format("error_handlers", "catch the exception instead"))
+    if max_turns is not None and (not isinstance(max_turns, int) or isinstance(max_turns, bool)):
+        # 0 or less is allowed: the run raises MaxTurnsExceeded (or its handler answers), as in the SDK
+        raise UserError(f"max_turns must be an int or None, not {max_turns!r}")
+    check_error_handlers(error_handlers)
 
 
 class Runner:
@@ -110,7 +111,8 @@ class Runner:
         config = RunConfig.coerce(run_config)
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
-            _drive(result, config, hooks, streamed=True), name=f"otelagents run: {starting_agent.name}"
+            _drive(result, config, hooks, streamed=True, error_handlers=error_handlers),
+            name=f"otelagents run: {starting_agent.name}",
         )
         result.run_loop_task.add_done_callback(_retrieve)
         return result
@@ -136,7 +138,7 @@ class Runner:
         _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         state = _new_result(starting_agent, input, context, max_turns)
-        await _drive(state, config, hooks, streamed=False)
+        await _drive(state, config, hooks, streamed=False, error_handlers=error_handlers)
         return RunResult(
             input=state.input, new_items=state.new_items, raw_responses=state.raw_responses,
             final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,
@@ -189,7 +191,9 @@ def _new_result(agent: Agent[Any], input: Any, context: Any, max_turns: int | No
     )
 
 
-async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool) -> None:
+async def _drive(
+    result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool, error_handlers: Any = None
+) -> None:
     """Run the loop with observation, errors and the end-of-stream sentinel on every path.
 
     Observer failures are contained by ``safe_call`` in production; in strict mode (tests) they become
@@ -208,7 +212,7 @@ async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, s
             ),
         )
         loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
-                       resolve_model=resolve_model, streamed=streamed)
+                       resolve_model=resolve_model, streamed=streamed, error_handlers=error_handlers)
         try:
             await loop.run()
         except BaseException as exc:
