@@ -61,7 +61,7 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper, ToolContext
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
 from .usage import Usage
@@ -90,6 +90,7 @@ _LAZY = {
 
 __all__ = [
     "Agent",
+    "AgentHookContext",
     "AgentHooks",
     "AgentObservation",
     "AgentOutputSchema",

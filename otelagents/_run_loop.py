@@ -66,6 +66,7 @@ from .observer import (
 )
 from .result import RunResultStreaming
 from .run_config import RunConfig
+from .run_context import AgentHookContext
 from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
 from .tool import FunctionTool
 
@@ -152,8 +153,10 @@ class RunLoop:
                 )
                 if first_turn:
                     await self.input_gate.before_first_turn()
-                await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
-                await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
+                result.context_wrapper.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)
+                hook_ctx = AgentHookContext.of(result.context_wrapper)
+                await _call_hook(self.hooks, "on_agent_start", hook_ctx, agent)
+                await _call_hook(agent.hooks, "on_start", hook_ctx, agent)
             model_turn = self._model_turn(agent, tools_used)
             turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
@@ -209,7 +212,7 @@ class RunLoop:
         input_items.extend(item.to_input_item() for item in self.generated)
         filtered = await filter_model_input(self.run_config, agent, ctx, input_items, system_prompt)
         input_items, system_prompt = filtered.input, filtered.instructions
-        ctx.turn_input = input_items
+        ctx.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)  # as the SDK sets it
         whole = not self.streamed and uses_own_get_response(model)
         agent_obs = self.agent_observation or NOOP_AGENT
         call_obs = safe_call(
@@ -364,8 +367,9 @@ class RunLoop:
     async def _finish(self, agent: Agent[Any], final: Any) -> None:
         """End the run with ``final``: end hooks, then the output guardrails, as in the SDK."""
         result = self.result
-        await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
-        await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+        hook_ctx = AgentHookContext.of(result.context_wrapper)
+        await _call_hook(self.hooks, "on_agent_end", hook_ctx, agent, final)
+        await _call_hook(agent.hooks, "on_end", hook_ctx, agent, final)
         await run_output_guardrails(
             list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
             result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
