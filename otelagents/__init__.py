@@ -41,6 +41,7 @@ from .items import (
     TResponseInputItem,
 )
 from .lifecycle import AgentHooks, RunHooks
+from .memory import Session, SessionABC, SessionSettings
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
@@ -81,6 +82,7 @@ def __getattr__(name: str) -> object:
 
 
 _LAZY = {
+    "SQLiteSession": "otelagents.memory.sqlite_session",
     "OpenAIResponsesModel": "otelagents.models.openai_responses",
     "OpenAIChatCompletionsModel": "otelagents.models.openai_chatcompletions",
     "OpenAIProvider": "otelagents.models.openai_provider",
@@ -147,6 +149,10 @@ __all__ = [
     "RunResult",
     "RunResultStreaming",
     "Runner",
+    "SQLiteSession",
+    "Session",
+    "SessionABC",
+    "SessionSettings",
     "StopAtTools",
     "StreamEvent",
     "TResponseInputItem",

@@ -25,6 +25,7 @@ from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
+from ._session import SessionRun
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
@@ -101,6 +102,7 @@ class RunLoop:
         streamed: bool,
         error_handlers: Mapping[str, Any] | None = None,
         settings_for: Callable[[Agent[Any], RunConfig], ModelSettings] | None = None,
+        session: SessionRun | None = None,
     ) -> None:
         self.result = result
         self.settings_for = settings_for or _own_settings
@@ -114,12 +116,8 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
-        starting = result.current_agent
-        self.input_gate = InputGate(
-            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
-            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
-            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
-        )
+        self.session = session or SessionRun(None, None, None)
+        self.input_gate = InputGate.for_run(result, run_config, streamed, self._observe_guardrail)
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -160,6 +158,8 @@ class RunLoop:
             model_turn = self._model_turn(agent, tools_used)
             turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
+            if final is _NO_FINAL:
+                await self.session.save_new(result.new_items)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
                 self._end_agent(Outcome())
@@ -335,12 +335,9 @@ class RunLoop:
             list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
             result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
         )
+        await self.session.save_new(result.new_items)
         result.final_output = final
         self._end_agent(Outcome(output=final))
-
-
-def _copy_input(value: str | list[Any]) -> str | list[Any]:
-    return value if isinstance(value, str) else list(value)
 
 
 def _own_settings(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:

@@ -35,7 +35,7 @@ logger = logging.getLogger("otelagents.instrumentation.agents_sdk")
 
 _observer: RunObserver | None = None
 _streams: dict[int, RunRecord] = {}  # id(RunResultStreaming) -> its record, until the run ends
-_applied: list[tuple[Any, str]] = []
+_applied: list[tuple[Any, str, Any]] = []
 
 
 def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
@@ -170,8 +170,9 @@ PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
 
 
 def patch_all(observer: RunObserver) -> list[str]:
-    """Apply every patch whose target exists; returns the targets that were missing."""
+    """Apply every patch whose target exists (once: a second call re-applies); returns the missing targets."""
     global _observer
+    unpatch_all()
     _observer = observer
     missing: list[str] = []
     for module_name, path, wrapper in PATCHES:
@@ -181,23 +182,22 @@ def patch_all(observer: RunObserver) -> list[str]:
             *owners, attribute = path.split(".")
             for owner in owners:
                 parent = getattr(parent, owner)
+            original = vars(parent)[attribute] if isinstance(parent, type) else getattr(parent, attribute)
             if not callable(getattr(parent, attribute, None)):
                 raise AttributeError(path)
-        except (ImportError, AttributeError):
+        except (ImportError, AttributeError, KeyError):
             missing.append(f"{module_name}.{path}")
             continue
         wrapt.wrap_function_wrapper(parent, attribute, wrapper)
-        _applied.append((parent, attribute))
+        _applied.append((parent, attribute, original))
     return missing
 
 
 def unpatch_all() -> None:
+    """Put every patched attribute back as it was."""
     global _observer
     _observer = None
     while _applied:
-        parent, attribute = _applied.pop()
-        current = getattr(parent, attribute, None)
-        original = getattr(current, "__wrapped__", None)
-        if isinstance(current, wrapt.ObjectProxy) and original is not None:
-            setattr(parent, attribute, original)
+        parent, attribute, original = _applied.pop()
+        setattr(parent, attribute, original)
     _streams.clear()

@@ -24,6 +24,7 @@ processor error) and the run goes on.
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -36,7 +37,7 @@ from agents.tracing.span_data import (
     TaskSpanData,
 )
 
-from otelagents._observing import observer_failed, safe_activate
+from otelagents._observing import observer_failed
 from otelagents.observer import OK, GuardrailInfo, HandoffInfo, Outcome, ToolCallInfo
 from otelagents.telemetry import semconv as sc
 
@@ -88,7 +89,7 @@ class ObservingProcessor(TracingProcessor):
 
     def on_span_end(self, span: Any) -> None:
         record = current_run.get()
-        if not self.enabled or record is None or record.done:
+        if record is None or (record.done and span.span_id not in record.spans):
             return
         try:
             _ended(record, span)
@@ -127,15 +128,31 @@ def _tool_started(record: RunRecord, span: Any, data: Any) -> None:
     info = ToolCallInfo(cast(Any, record.agent_ref(record.agent_name or "")),
                         cast(Any, ToolRef(data.name, description)), call_id, arguments, tool_type)
     observation = agent.tool_started(info)
-    activation = safe_activate(observation)
-    activation.__enter__()
+    activation: Any = None
+    try:
+        activation = observation.activate()
+        activation.__enter__()
+    except Exception as exc:
+        activation = None
+        observer_failed("ToolObservation.activate", exc)
     record.spans[span.span_id] = (observation, activation)
+
+
+def _cancelling() -> bool:
+    """The SDK is ending this span because its task is being cancelled (``cancel()``, task cancellation)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return callable(cancelling) and int(cancelling()) > 0
 
 
 def _ended(record: RunRecord, span: Any) -> None:
     data = span.span_data
     if isinstance(data, AgentSpanData):
-        if span.error is None and record.agent_name == data.name:
+        # A failed or cancelled agent is ended by the run's end, with the run's own error.
+        if span.error is None and record.agent_name == data.name and not _cancelling():
             record.end_agent(OK)
     elif isinstance(data, FunctionSpanData):
         _tool_ended(record, span, data)
@@ -158,7 +175,13 @@ def _tool_ended(record: RunRecord, span: Any, data: Any) -> None:
     if entry is None:
         return
     observation, activation = entry
-    activation.__exit__(None, None, None)
+    if activation is not None:
+        try:
+            activation.__exit__(None, None, None)
+        except Exception as exc:
+            observer_failed("ToolObservation.activate (exit)", exc)
+    if _cancelling() or record.done:
+        return  # the run's end closes it as cancelled
     error = span.error
     if error is None:
         observation.ended(Outcome(output=data.output))

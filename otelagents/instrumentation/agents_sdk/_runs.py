@@ -149,7 +149,9 @@ class RunRecord:
         run = self.observation
         safe_call("RunObservation.ended", run.ended, None, outcome)
         self.agent = None
-        self.spans.clear()
+        # Tool entries stay until the SDK ends their spans: their activations exit in the tools' own tasks.
+        for key in [k for k, v in self.spans.items() if not isinstance(v, tuple)]:
+            del self.spans[key]
 
 
 class _RunConfigView:
