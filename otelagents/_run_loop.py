@@ -26,6 +26,7 @@ from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
+from ._session import SessionRun
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
@@ -66,6 +67,7 @@ from .observer import (
 )
 from .result import RunResultStreaming
 from .run_config import RunConfig
+from .run_context import AgentHookContext
 from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
 from .tool import FunctionTool
 
@@ -101,6 +103,7 @@ class RunLoop:
         resolve_model: Callable[[Agent[Any], RunConfig], Model],
         streamed: bool,
         error_handlers: Mapping[str, Any] | None = None,
+        session: SessionRun | None = None,
     ) -> None:
         self.result = result
         self.error_handlers: Mapping[str, Any] = error_handlers or {}
@@ -113,12 +116,8 @@ class RunLoop:
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
-        starting = result.current_agent
-        self.input_gate = InputGate(
-            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
-            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
-            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
-        )
+        self.session = session or SessionRun(None, None, None)
+        self.input_gate = InputGate.for_run(result, run_config, streamed, self._observe_guardrail)
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -152,11 +151,15 @@ class RunLoop:
                 )
                 if first_turn:
                     await self.input_gate.before_first_turn()
-                await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
-                await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
+                result.context_wrapper.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)
+                hook_ctx = AgentHookContext.of(result.context_wrapper)
+                await _call_hook(self.hooks, "on_agent_start", hook_ctx, agent)
+                await _call_hook(agent.hooks, "on_start", hook_ctx, agent)
             model_turn = self._model_turn(agent, tools_used)
             turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
+            if final is _NO_FINAL:
+                await self.session.save_new(result.new_items)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
                 self._end_agent(Outcome())
@@ -209,7 +212,7 @@ class RunLoop:
         input_items.extend(item.to_input_item() for item in self.generated)
         filtered = await filter_model_input(self.run_config, agent, ctx, input_items, system_prompt)
         input_items, system_prompt = filtered.input, filtered.instructions
-        ctx.turn_input = input_items
+        ctx.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)  # as the SDK sets it
         whole = not self.streamed and uses_own_get_response(model)
         agent_obs = self.agent_observation or NOOP_AGENT
         call_obs = safe_call(
@@ -364,18 +367,16 @@ class RunLoop:
     async def _finish(self, agent: Agent[Any], final: Any) -> None:
         """End the run with ``final``: end hooks, then the output guardrails, as in the SDK."""
         result = self.result
-        await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
-        await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
+        hook_ctx = AgentHookContext.of(result.context_wrapper)
+        await _call_hook(self.hooks, "on_agent_end", hook_ctx, agent, final)
+        await _call_hook(agent.hooks, "on_end", hook_ctx, agent, final)
         await run_output_guardrails(
             list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
             result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
         )
+        await self.session.save_new(result.new_items)
         result.final_output = final
         self._end_agent(Outcome(output=final))
-
-
-def _copy_input(value: str | list[Any]) -> str | list[Any]:
-    return value if isinstance(value, str) else list(value)
 
 
 def _discard(event: Any) -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .agent import Agent
     from .guardrail import InputGuardrail, OutputGuardrail
     from .handoffs import HandoffInputFilter
+    from .memory.session import SessionInputCallback, SessionSettings
     from .models.interface import Model, ModelProvider
     from .observer import RunObserver
 
@@ -58,6 +59,8 @@ class RunConfig:
     handoff_input_filter: HandoffInputFilter | None = None
     input_guardrails: list[InputGuardrail[Any]] | None = None
     output_guardrails: list[OutputGuardrail[Any]] | None = None
+    session_input_callback: SessionInputCallback | None = None
+    session_settings: SessionSettings | None = None
     workflow_name: str = "Agent workflow"
     trace_id: str | None = None
     group_id: str | None = None
