@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from .tool_context import ToolContext as ToolContext  # importable from here too (see __getattr__)
 
 TContext = TypeVar("TContext")
 
