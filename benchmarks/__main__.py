@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("throughput", "cost", "accuracy", "scale")
+SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Settings:
     scale_gap: float
     export_interval_s: float
     hot_path_number: int
+    resolution_values: int
 
 
 def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
@@ -71,7 +72,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
         repeat=pick(args.repeat, 3, 1), accuracy_runs=pick(args.accuracy_runs, 5, 1),
         accuracy_deltas=5 if quick else 20, ttft=0.2, gap=0.02, scale_runs=pick(args.scale_runs, 1000, 20),
         scale_deltas=20, scale_ttft=0.1, scale_gap=0.005, export_interval_s=args.export_interval,
-        hot_path_number=20_000 if quick else 200_000,
+        hot_path_number=20_000 if quick else 200_000, resolution_values=2_000 if quick else 20_000,
     )
     return settings, args
 
@@ -112,6 +113,11 @@ async def run_async(settings: Settings, results: dict[str, Any]) -> None:
                     runs=settings.accuracy_runs, progress=progress)
         finally:
             full.close()
+        if "resolution" in wanted:
+            from benchmarks.resolution import run_resolution
+
+            progress(f"resolution: log-normal workloads of {settings.resolution_values} values, exact vs /metrics")
+            results["resolution"] = run_resolution(settings.resolution_values, progress=progress)
         if "scale" in wanted:
             from benchmarks.scale import run_scale
 
@@ -128,6 +134,7 @@ def table(settings: Settings, results: dict[str, Any]) -> str:
     rows += _report.cost_rows(throughput, results.get("hot_path"))
     rows += _report.accuracy_rows(results.get("accuracy"))
     rows += _report.scale_rows(results.get("scale"))
+    rows += _report.resolution_rows(results.get("resolution"))
     return _report.render(rows)
 
 

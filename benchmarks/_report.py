@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from benchmarks.accuracy import AccuracyResult
+from benchmarks.resolution import ResolutionResult, worst
 from benchmarks.scale import ScaleResult
 from benchmarks.telemetry_cost import HotPathCost
 from benchmarks.throughput import LABELS, ORDER, ThroughputResult
@@ -114,6 +115,28 @@ def scale_rows(c: ScaleResult | None, why: str = "section not run") -> list[Row]
         Row(s, "failed runs", f"{c.failed}" + (f" ({c.error})" if c.error else ""), "0",
             _check(c.failed, c.failed == 0)),
     ]
+
+
+def resolution_rows(r: ResolutionResult | None, why: str = "section not run") -> list[Row]:
+    from otelagents.telemetry import semconv as sc
+
+    s = "5 resolution"
+    metrics = ((sc.METRIC_TIME_TO_FIRST_TOKEN, "time to first token", "20 ms - 10 s"),
+               (sc.METRIC_TIME_PER_OUTPUT_CHUNK, "chunk gap", "0.5 ms - 2 s"))
+    rows = []
+    for metric, label, spread in metrics:
+        figure = f"{label}: max relative error, /metrics p50/p90/p99 vs exact [{spread}]"
+        budget = f"{label}: series per label set (buckets incl. +Inf, _sum, _count)"
+        if r is None or metric not in r.budget:
+            rows += [Row(s, figure, f"n/a ({why})", "<= 10%"), Row(s, budget, f"n/a ({why})")]
+            continue
+        error = r.max_error(metric)
+        w = worst(e for e in r.estimates if e.metric == metric)
+        where = f" (p{w.quantile * 100:g} of {w.workload})" if w is not None else ""
+        rows.append(Row(s, figure + f", {r.values} values per workload", f"{error:.2%}{where}", "<= 10%",
+                        _check(error, error <= 0.10)))
+        rows.append(Row(s, budget, str(r.budget[metric])))
+    return rows
 
 
 def render(rows: list[Row]) -> str:

@@ -9,12 +9,23 @@ from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalO
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import (
     AgentsException,
+    InputGuardrailTripwireTriggered,
     MaxTurnsExceeded,
     ModelBehaviorError,
     ModelRefusalError,
+    OutputGuardrailTripwireTriggered,
     RunErrorDetails,
     ToolTimeoutError,
     UserError,
+)
+from .guardrail import (
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    InputGuardrailResult,
+    OutputGuardrail,
+    OutputGuardrailResult,
+    input_guardrail,
+    output_guardrail,
 )
 from .handoffs import Handoff, HandoffInputData, HandoffInputFilter, handoff
 from .items import (
@@ -30,10 +41,13 @@ from .items import (
     TResponseInputItem,
 )
 from .lifecycle import AgentHooks, RunHooks
+from .memory import Session, SessionABC, SessionSettings
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
     AgentObservation,
+    GuardrailInfo,
+    GuardrailObservation,
     HandoffInfo,
     HandoffObservation,
     ModelCallInfo,
@@ -48,7 +62,7 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper, ToolContext
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
 from .usage import Usage
@@ -67,6 +81,7 @@ def __getattr__(name: str) -> object:
 
 
 _LAZY = {
+    "SQLiteSession": "otelagents.memory.sqlite_session",
     "OpenAIResponsesModel": "otelagents.models.openai_responses",
     "OpenAIChatCompletionsModel": "otelagents.models.openai_chatcompletions",
     "OpenAIProvider": "otelagents.models.openai_provider",
@@ -77,6 +92,7 @@ _LAZY = {
 
 __all__ = [
     "Agent",
+    "AgentHookContext",
     "AgentHooks",
     "AgentObservation",
     "AgentOutputSchema",
@@ -85,6 +101,9 @@ __all__ = [
     "AgentsException",
     "FunctionTool",
     "FunctionToolResult",
+    "GuardrailFunctionOutput",
+    "GuardrailInfo",
+    "GuardrailObservation",
     "Handoff",
     "HandoffCallItem",
     "HandoffInfo",
@@ -92,6 +111,9 @@ __all__ = [
     "HandoffInputFilter",
     "HandoffObservation",
     "HandoffOutputItem",
+    "InputGuardrail",
+    "InputGuardrailResult",
+    "InputGuardrailTripwireTriggered",
     "ItemHelpers",
     "MaxTurnsExceeded",
     "MessageOutputItem",
@@ -109,6 +131,9 @@ __all__ = [
     "OpenAIProvider",
     "OpenAIResponsesModel",
     "Outcome",
+    "OutputGuardrail",
+    "OutputGuardrailResult",
+    "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "ReasoningItem",
     "RunConfig",
@@ -123,6 +148,10 @@ __all__ = [
     "RunResult",
     "RunResultStreaming",
     "Runner",
+    "SQLiteSession",
+    "Session",
+    "SessionABC",
+    "SessionSettings",
     "StopAtTools",
     "StreamEvent",
     "TResponseInputItem",
@@ -142,6 +171,8 @@ __all__ = [
     "function_tool",
     "get_run_observers",
     "handoff",
+    "input_guardrail",
+    "output_guardrail",
     "remove_run_observer",
     "set_default_model",
     "set_default_model_provider",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from openai.types.responses import ResponseOutputMessage
@@ -23,23 +25,34 @@ class _NoFinal:
 NO_FINAL: Any = _NoFinal()
 
 
-_schemas: dict[Any, AgentOutputSchema] = {}
+# Built schemas by output type, least recently used first. Bounded: a program that makes output types on
+# the fly (a new pydantic model per request) must not keep every one of them alive.
+SCHEMA_CACHE_SIZE = 256
+_schemas: OrderedDict[Any, AgentOutputSchema] = OrderedDict()
+_schemas_lock = threading.Lock()
 
 
 def output_schema_for(agent: Agent[Any]) -> AgentOutputSchema | None:
-    """The output schema of ``agent`` (``None`` for plain text), built once per output type."""
-    if agent.output_type is None or agent.output_type is str:
+    """The output schema of ``agent`` (``None`` for plain text), built once per output type (LRU-bounded)."""
+    output_type = agent.output_type
+    if output_type is None or output_type is str:
         return None
-    if isinstance(agent.output_type, AgentOutputSchema):
-        return agent.output_type
+    if isinstance(output_type, AgentOutputSchema):
+        return output_type
     try:
-        return _schemas[agent.output_type]
-    except (KeyError, TypeError):
-        schema = AgentOutputSchema(agent.output_type)
-    try:
-        _schemas[agent.output_type] = schema
-    except TypeError:  # an unhashable output type: build it each time
+        with _schemas_lock:  # runs in several threads (run_sync from a thread pool) share the cache
+            schema = _schemas[output_type]
+            _schemas.move_to_end(output_type)
+        return schema
+    except KeyError:
         pass
+    except TypeError:  # an unhashable output type: build it each time
+        return AgentOutputSchema(output_type)
+    schema = AgentOutputSchema(output_type)
+    with _schemas_lock:
+        _schemas[output_type] = schema
+        while len(_schemas) > SCHEMA_CACHE_SIZE:
+            _schemas.popitem(last=False)
     return schema
 
 

@@ -17,6 +17,7 @@ from .run_context import RunContextWrapper, TContext
 from .tool import FunctionTool, FunctionToolResult
 
 if TYPE_CHECKING:
+    from .guardrail import InputGuardrail, OutputGuardrail
     from .models.interface import Model
 
 
@@ -56,8 +57,8 @@ class Agent(Generic[TContext]):
         Literal["run_llm_again", "stop_on_first_tool"] | StopAtTools | ToolsToFinalOutputFunction
     ) = "run_llm_again"
     reset_tool_choice: bool = True
-    input_guardrails: list[Any] = field(default_factory=list)
-    output_guardrails: list[Any] = field(default_factory=list)
+    input_guardrails: list[InputGuardrail[Any]] = field(default_factory=list)
+    output_guardrails: list[OutputGuardrail[Any]] = field(default_factory=list)
     hooks: Any = None
 
     def __post_init__(self) -> None:
@@ -80,6 +81,7 @@ class Agent(Generic[TContext]):
                 raise UserError(
                     f"Agent {self.name!r}: {tool!r} is not a tool; decorate functions with @function_tool"
                 )
+        _check_guardrails(self)
         for target in self.handoffs:
             if not isinstance(target, (Agent, Handoff)):
                 raise UserError(
@@ -112,11 +114,25 @@ class Agent(Generic[TContext]):
         from .handoffs import handoff
 
         result = []
+        _check_guardrails(self)
         for target in self.handoffs:
             item = target if isinstance(target, Handoff) else handoff(target)
             if await _enabled(item.is_enabled, ctx, self):
                 result.append(item)
         return result
+
+
+def _check_guardrails(agent: Agent[Any]) -> None:
+    from .guardrail import InputGuardrail, OutputGuardrail
+
+    for field_name, kind, decorator in (("input_guardrails", InputGuardrail, "@input_guardrail"),
+                                        ("output_guardrails", OutputGuardrail, "@output_guardrail")):
+        for guardrail in getattr(agent, field_name):
+            if not isinstance(guardrail, kind):
+                raise UserError(
+                    f"Agent {agent.name!r}: {field_name} must hold {kind.__name__} objects, not "
+                    f"{type(guardrail).__name__}; decorate the function with {decorator}"
+                )
 
 
 async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) -> bool:

@@ -79,3 +79,19 @@ class ToolTimeoutError(AgentsException):
         super().__init__(f"Tool '{tool_name}' timed out after {timeout_seconds} seconds.")
         self.tool_name = tool_name
         self.timeout_seconds = timeout_seconds
+
+
+class InputGuardrailTripwireTriggered(AgentsException):
+    """An input guardrail's tripwire fired; ``guardrail_result`` says which and why."""
+
+    def __init__(self, guardrail_result: Any) -> None:
+        super().__init__(f"Guardrail {type(guardrail_result.guardrail).__name__} triggered tripwire")
+        self.guardrail_result = guardrail_result
+
+
+class OutputGuardrailTripwireTriggered(AgentsException):
+    """An output guardrail's tripwire fired; ``guardrail_result`` says which and why."""
+
+    def __init__(self, guardrail_result: Any) -> None:
+        super().__init__(f"Guardrail {type(guardrail_result.guardrail).__name__} triggered tripwire")
+        self.guardrail_result = guardrail_result

@@ -28,6 +28,9 @@ class HandoffInputData:
     pre_handoff_items: tuple[RunItem, ...]
     new_items: tuple[RunItem, ...]
     run_context: RunContextWrapper[Any] | None = None
+    # When set, the next agent's model input uses these instead of ``new_items`` (which still go to
+    # the result and the session), as in the Agents SDK.
+    input_items: tuple[RunItem, ...] | None = None
 
     def clone(self, **changes: Any) -> HandoffInputData:
         import dataclasses

@@ -37,6 +37,9 @@ class RunInfo:
     max_turns: int | None
     streamed: bool
     include_sensitive_data: bool
+    # The conversation this run continues (a session's id, a server-side conversation): becomes
+    # ``gen_ai.conversation.id``. None when the run has none (``RunConfig.group_id`` is the fallback).
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ModelCallInfo:
     tools: list[FunctionTool]
     handoffs: list[Handoff]
     output_type: str | None
+    # False for a non-streaming request (an SDK ``get_response``): no stream events, no streaming latencies.
+    stream: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,21 @@ class ToolCallInfo:
     tool: FunctionTool
     call_id: str
     arguments: str
+    # ``gen_ai.tool.type``: "function" (runs in the application), "extension" (an MCP server or a hosted
+    # tool that acts outside the application) or "datastore" (a hosted retrieval tool).
+    tool_type: str = "function"
+
+
+@dataclass(frozen=True)
+class GuardrailInfo:
+    """One guardrail check: ``kind`` is "input", "output", "tool_input" or "tool_output".
+
+    ``tool_name`` names the guarded tool for the tool guardrails."""
+
+    agent: Agent[Any]
+    name: str
+    kind: str
+    tool_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +145,13 @@ class HandoffObservation:
     def ended(self, outcome: Outcome) -> None: ...
 
 
+class GuardrailObservation:
+    def ended(self, outcome: Outcome, triggered: bool = False) -> None:
+        """The check finished. ``triggered``: its tripwire fired (the run is stopped, or the tool call
+        rejected); ``outcome.error`` is set when the guardrail itself failed (or holds the tripwire's
+        exception)."""
+
+
 class AgentObservation:
     def model_call_started(self, call: ModelCallInfo) -> ModelCallObservation:
         return NOOP_MODEL_CALL
@@ -134,6 +161,10 @@ class AgentObservation:
 
     def handoff_started(self, handoff: HandoffInfo) -> HandoffObservation:
         return NOOP_HANDOFF
+
+    def guardrail_started(self, guardrail: GuardrailInfo) -> GuardrailObservation:
+        """A guardrail of this agent starts (input guardrails may run while the first model call streams)."""
+        return NOOP_GUARDRAIL
 
     def ended(self, outcome: Outcome) -> None:
         """The agent's segment ended: final output, handoff to another agent, or failure."""
@@ -157,5 +188,6 @@ class RunObserver:
 NOOP_MODEL_CALL = ModelCallObservation()
 NOOP_TOOL = ToolObservation()
 NOOP_HANDOFF = HandoffObservation()
+NOOP_GUARDRAIL = GuardrailObservation()
 NOOP_AGENT = AgentObservation()
 NOOP_RUN = RunObservation()

@@ -85,6 +85,7 @@ class RunResultStreaming(RunResultBase):
     _wakeup: asyncio.Event | None = field(default=None, repr=False)
     _drained: asyncio.Event | None = field(default=None, repr=False)
     _consumers: int = 0
+    _unacknowledged: int = 0  # events handed to a consumer whose loop body has not come back yet
     _stored_exception: BaseException | None = field(default=None, repr=False)
     _cancel_mode: Literal["none", "immediate", "after_turn"] = "none"
     _ended: bool = False
@@ -123,8 +124,10 @@ class RunResultStreaming(RunResultBase):
         return self._cancel_mode == "after_turn"
 
     async def _wait_for_consumers(self) -> None:
-        """Back-pressure: before the next model call, let active consumers drain the queue."""
-        while self._consumers > 0 and self._events:
+        """Back-pressure: before the next model call, let active consumers drain the queue and finish
+        handling the last event (as the Agents SDK's ``queue.join()``), so a ``cancel("after_turn")``
+        made while handling it still stops the run before the next turn."""
+        while self._consumers > 0 and (self._events or self._unacknowledged > 0):
             if self._drained is None:
                 self._drained = asyncio.Event()
             self._drained.clear()
@@ -168,12 +171,13 @@ class RunResultStreaming(RunResultBase):
 class _EventIterator:
     """The iterator behind ``stream_events()``. Dropping it early cancels the run."""
 
-    __slots__ = ("_done", "_registered", "_result")
+    __slots__ = ("_done", "_holding", "_registered", "_result")
 
     def __init__(self, result: RunResultStreaming) -> None:
         self._result = result
         self._done = False
         self._registered = False
+        self._holding = False  # the consumer is handling the last event we returned
 
     def __aiter__(self) -> _EventIterator:
         return self
@@ -182,6 +186,7 @@ class _EventIterator:
         if self._done:
             raise StopAsyncIteration
         result = self._result
+        self._acknowledge()
         if not self._registered:
             self._registered = True
             result._consumers += 1
@@ -201,8 +206,9 @@ class _EventIterator:
                 self._close(cancel=True)
                 raise
         event = events.popleft()
-        if not events and result._drained is not None:
-            result._drained.set()
+        if event is not _END:
+            self._holding = True
+            result._unacknowledged += 1
         if event is _END:
             await self._end()
             raise StopAsyncIteration
@@ -219,9 +225,20 @@ class _EventIterator:
         if result._stored_exception is not None and result._cancel_mode != "immediate":
             raise result._stored_exception
 
+    def _acknowledge(self) -> None:
+        """The consumer came back for more: it has finished with the previous event."""
+        if not self._holding:
+            return
+        self._holding = False
+        result = self._result
+        result._unacknowledged -= 1
+        if not result._events and result._drained is not None:
+            result._drained.set()
+
     def _close(self, *, cancel: bool) -> None:
         if self._done:
             return
+        self._acknowledge()
         self._done = True
         result = self._result
         if self._registered:

@@ -42,6 +42,10 @@ FIGURES = [
     "spans / traces exported",
     "complete traces, one trace per run",
     "failed runs",
+    "time to first token: max relative error",
+    "time to first token: series per label set",
+    "chunk gap: max relative error",
+    "chunk gap: series per label set",
 ]
 # Rows that depend on the optional openai-agents SDK (the `bench` extra); all others need only otelagents.
 SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7)} | {"µs per chunk, SDK: OTel - tracing off"}
@@ -84,7 +88,9 @@ def test_quick_run_prints_every_row_with_values(tmp_path: Path) -> None:
     assert rows["complete traces, one trace per run"][4] == "ok", rows["complete traces, one trace per run"]
 
     report = json.loads(out.read_text())
-    assert set(report["results"]) == {"throughput", "hot_path", "accuracy", "scale"}
+    for figure in ("time to first token: max relative error", "chunk gap: max relative error"):
+        assert rows[figure][4] == "ok", rows[figure]  # a bucket layout property, not a speed
+    assert set(report["results"]) == {"throughput", "hot_path", "accuracy", "scale", "resolution"}
     assert report["results"]["accuracy"]["truth"] == "server send times"
     samples = report["results"]["throughput"]["samples"]
     assert all(len(s) == 1 and s[0]["events"] > 200 for s in samples.values()), samples  # 200 deltas + framing

@@ -311,10 +311,10 @@ def test_alert_unit_tests_pass_and_can_fail(tmp_path: Path) -> None:
     result = run(promtool, "test", "rules", str(DASHBOARDS / generate.ALERTS_TEST_FILE))
     assert result.returncode == 0, result.stdout + result.stderr
     shutil.copy(DASHBOARDS / generate.ALERTS_FILE, tmp_path)
-    tests = (DASHBOARDS / generate.ALERTS_TEST_FILE).read_text().replace("value: 3.84", "value: 3.85")
+    tests = (DASHBOARDS / generate.ALERTS_TEST_FILE).read_text().replace("value: 3.0\n", "value: 3.01\n")
     (tmp_path / "t.yml").write_text(tests)
     wrong = run(promtool, "test", "rules", str(tmp_path / "t.yml"))
-    assert wrong.returncode == 1 and "3.85" in wrong.stdout + wrong.stderr
+    assert wrong.returncode == 1 and "3.01" in wrong.stdout + wrong.stderr
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case() -> None:

@@ -128,9 +128,10 @@ def test_tools_handoffs_agents_and_runs_are_counted(scraped: Scraped) -> None:
 
 def test_time_to_first_token_lands_in_the_buckets_of_the_servers_delay(scraped: Scraped) -> None:
     expected = scraped.workload.expected
-    below = le_label(max(b for b in sc.LATENCY_BUCKETS if b < TTFT_S))  # "0.32"
-    above = le_label(min(b for b in sc.LATENCY_BUCKETS if b > TTFT_S))  # "0.64"
-    assert (below, above) == ("0.32", "0.64")
+    below = le_label(max(b for b in sc.TTFT_BUCKETS if b < TTFT_S))  # "0.3242"
+    above = le_label(min(b for b in sc.TTFT_BUCKETS if b > TTFT_S))  # "0.3536"
+    assert (below, above) == ("0.3242", "0.3536")
+    chunk_below = le_label(max(b for b in sc.LATENCY_BUCKETS if b < TTFT_S))  # "0.32"
     metric = "otelagents_client_time_to_first_token_seconds"
 
     def per_model(promql: str) -> dict[tuple[str, ...], float]:
@@ -154,8 +155,9 @@ def test_time_to_first_token_lands_in_the_buckets_of_the_servers_delay(scraped: 
     assert per_model(f"{first_chunk}_count{selector(scraped)}") == streams
     first_chunks = chat_span_values(scraped.workload.spans(), sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
     assert {(m,): float(len(v)) for m, v in first_chunks.items()} == streams
-    assert per_model(f"{first_chunk}_bucket{at_or_below_below}") == {
-        (m,): float(sum(t <= float(below) for t in v)) for m, v in first_chunks.items()}
+    chunk_at_or_below = selector(scraped, f'le="{chunk_below}"')
+    assert per_model(f"{first_chunk}_bucket{chunk_at_or_below}") == {
+        (m,): float(sum(t <= float(chunk_below) for t in v)) for m, v in first_chunks.items()}
 
 
 def bucket_range(le: str, bounds: Sequence[float]) -> tuple[float, float]:
@@ -166,7 +168,7 @@ def bucket_range(le: str, bounds: Sequence[float]) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize(("metric", "bounds"), [
-    ("otelagents_client_time_to_first_token_seconds_bucket", sc.LATENCY_BUCKETS),
+    ("otelagents_client_time_to_first_token_seconds_bucket", sc.TTFT_BUCKETS),
     ("gen_ai_client_operation_time_per_output_chunk_seconds_bucket", sc.CHUNK_GAP_BUCKETS),
 ])
 def test_exemplars_carry_the_ids_of_exported_chat_spans(scraped: Scraped, metric: str,

@@ -134,17 +134,18 @@ def test_cardinality_bound_folds_into_overflow_series(caplog: pytest.LogCaptureF
 
 def test_exemplars_one_per_bucket_last_wins(metrics_engine: MetricsEngine) -> None:
     bound = metrics_engine.histogram(GAP).bind(ATTRS)
-    bound.record(0.004, Exemplar(trace_id=1, span_id=10))
-    bound.record(0.0045, Exemplar(trace_id=2, span_id=20))  # same bucket (0.003, 0.005]: replaces
+    bound.record(0.0041, Exemplar(trace_id=1, span_id=10))
+    bound.record(0.0042, Exemplar(trace_id=2, span_id=20))  # same bucket (0.003906, 0.00426]: replaces
     bound.record(0.3, Exemplar(trace_id=3, span_id=30))
     bound.record(0.3)  # no exemplar: keeps the previous one
     bound.record_many([0.0001, 1.7, 0.02], Exemplar(trace_id=4, span_id=40))  # attached to the max, 1.7
     point = only_point(metrics_engine, GAP)
     kept = {(ex.value, ex.trace_id, ex.span_id) for ex in point.exemplars if ex is not None}
-    assert kept == {(0.0045, 2, 20), (0.3, 3, 30), (1.7, 4, 40)}
+    assert kept == {(0.0042, 2, 20), (0.3, 3, 30), (1.7, 4, 40)}
     bounds = point.bounds
-    assert point.exemplars[bounds.index(0.005)].trace_id == 2  # type: ignore[union-attr]
-    assert point.exemplars[bounds.index(2.5)].trace_id == 4  # type: ignore[union-attr]
+    assert bounds[bounds.index(0.003906) + 1] == 0.00426
+    assert point.exemplars[bounds.index(0.00426)].trace_id == 2  # type: ignore[union-attr]
+    assert point.exemplars[bounds.index(1.834)].trace_id == 4  # 1.7 is in (1.682, 1.834]  # type: ignore[union-attr]
     assert all(ex.time_unix_nano > 0 for ex in point.exemplars if ex is not None)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from typing import Annotated, Literal
 
 import pytest
@@ -29,9 +30,8 @@ from otelagents import (
 
 def test_all_is_exactly_the_public_names() -> None:
     public = {name for name in dir(otelagents) if not name.startswith("_")}
-    modules = {"agent", "agent_output", "exceptions", "function_schema", "handoffs", "items", "lifecycle",
-               "model_settings", "models", "observer", "result", "run", "run_config", "run_context",
-               "stream_events", "tool", "usage", "testing", "telemetry", "cli"}
+    # Submodules (otelagents.guardrail, otelagents.memory, ...) become attributes once imported.
+    modules = {name for name in public if isinstance(getattr(otelagents, name), types.ModuleType)}
     assert sorted(otelagents.__all__) == otelagents.__all__
     assert public - modules <= set(otelagents.__all__)
     for name in otelagents.__all__:
@@ -54,7 +54,7 @@ def test_run_loop_and_adapters_never_import_opentelemetry() -> None:
     offenders = []
     for path in root.rglob("*.py"):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(("telemetry/", "testing/", "cli/")):
+        if relative.startswith(("telemetry/", "testing/", "cli/", "instrumentation/")):
             continue
         text = path.read_text()
         if "import opentelemetry" in text or "from opentelemetry" in text:
@@ -193,8 +193,8 @@ def test_model_settings_resolve_and_usage_add() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"session": object()}, {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
-    {"conversation_id": "conv_1"}, {"error_handlers": {"max_turns": print}},
+    {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
+    {"conversation_id": "conv_1"},
 ])
 async def test_unsupported_sdk_features_raise_instead_of_being_ignored(kwargs: dict[str, object]) -> None:
     from otelagents import Runner
@@ -205,11 +205,3 @@ async def test_unsupported_sdk_features_raise_instead_of_being_ignored(kwargs: d
         await Runner.run(agent, "go", **kwargs)  # type: ignore[arg-type]
     with pytest.raises(UserError, match="not supported by otelagents"):
         Runner.run_streamed(agent, "go", **kwargs)  # type: ignore[arg-type]
-
-
-async def test_guardrails_raise_instead_of_being_ignored() -> None:
-    from otelagents import Runner
-
-    agent = Agent(name="a", input_guardrails=[object()])
-    with pytest.raises(UserError, match="Guardrails"):
-        await Runner.run(agent, "go")

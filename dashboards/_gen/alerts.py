@@ -122,7 +122,7 @@ class Case:
 
 def _ttft_buckets(model: str, fast: int, slow: int) -> list[Json]:
     labels = f'{TARGET}, {MODEL}="{model}"'
-    cumulative = {"0.64": fast, "2.56": fast, "5.12": fast + slow, "+Inf": fast + slow}
+    cumulative = {"0.5": fast, "2.0": fast, "4.0": fast + slow, "+Inf": fast + slow}
     return [_series(f"{TTFT.name}_bucket", f'{labels}, le="{le}"', n) for le, n in cumulative.items()]
 
 
@@ -137,13 +137,13 @@ def cases() -> list[Case]:
     err = f'{q.label(sc.ERROR_TYPE)}="timeout"'
     rec = f'{{{MODEL}="m1", job="{JOB_NAME}"}}'
     return [
-        # 54 of 60 streams under 0.64 s, 6 in (2.56, 5.12]: p95 = 2.56 + 2.56 * 3/6 = 3.84 s.
-        Case("time to first token: p95 3.84s fires", _ttft_buckets("m1", 54, 6), "OtelagentsTimeToFirstTokenHigh",
+        # 54 of 60 streams under 0.5 s, 6 in (2, 4]: p95 = 2 + 2 * 3/6 = 3 s.
+        Case("time to first token: p95 3s fires", _ttft_buckets("m1", 54, 6), "OtelagentsTimeToFirstTokenHigh",
              [_annotated({**model_labels, "severity": "warning"}, "Slow first token from m1",
-                         "p95 time to first token of m1 in job otelagents is 3.84s (threshold 2s).")],
-             TTFT_P95, 3.84, rec),
+                         "p95 time to first token of m1 in job otelagents is 3s (threshold 2s).")],
+             TTFT_P95, 3.0, rec),
         Case("time to first token: all fast stays quiet", _ttft_buckets("m1", 60, 0),
-             "OtelagentsTimeToFirstTokenHigh", [], TTFT_P95, 0.608, rec),
+             "OtelagentsTimeToFirstTokenHigh", [], TTFT_P95, 0.475, rec),
         Case("stalls: one per stream fires",
              [_series(STALLS.name, m, 60), _series(f"{TTFC.name}_count", m, 60)], "OtelagentsInterTokenStalls",
              [_annotated({**model_labels, "severity": "warning"}, "Token streams from m1 stall",

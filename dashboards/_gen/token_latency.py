@@ -32,14 +32,14 @@ STALLS = q.metric(sc.METRIC_STALLS, SCOPE)
 MODEL = q.label(sc.GEN_AI_REQUEST_MODEL)
 
 # SLO choices are bucket bounds, so that le="$ttft_slo" selects an existing series.
-TTFT_SLO_CHOICES = (0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24)
-TTFT_SLO_DEFAULT = 1.28
-GAP_SLO_CHOICES = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5)
+TTFT_SLO_CHOICES = (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 10.0)
+TTFT_SLO_DEFAULT = 1.0
+GAP_SLO_CHOICES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 GAP_SLO_DEFAULT = 0.05
 
 
 def _seconds_text(bound: float) -> str:
-    return f"{round(bound * 1000)} ms" if bound < 1 else f"{bound:g} s"
+    return f"{bound * 1000:g} ms" if bound < 1 else f"{bound:g} s"
 
 
 def slo_variable(name: str, label: str, spec: sc.MetricSpec, choices: tuple[float, ...], default: float) -> Json:

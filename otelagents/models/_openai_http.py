@@ -74,8 +74,40 @@ async def open_stream(client: openai.AsyncOpenAI, path: str, body: dict[str, Any
         options["extra_json"] = dict(settings.extra_body)
     if settings.timeout is not None:
         options["timeout"] = settings.timeout
-    return await client.post(path, cast_to=_http.Response, body=body, options=options,  # type: ignore[call-overload]
-                             stream=True)
+    response = await client.post(path, cast_to=_http.Response, body=body,  # type: ignore[call-overload]
+                                 options=options, stream=True)
+    await _check_content_type(response)
+    return response
+
+
+_SNIPPET_BYTES = 200
+
+
+async def _check_content_type(response: HttpResponse) -> None:
+    """A 2xx answer to a streamed request must be ``text/event-stream`` (a missing header is tolerated).
+    Anything else (a web page, a proxy's login page, a JSON body from a server that ignores ``stream``)
+    is a ``ModelBehaviorError`` that names the Content-Type and says what to check."""
+    content_type = response.headers.get("content-type")
+    if content_type is None or content_type.split(";")[0].strip().lower() == "text/event-stream":
+        return
+    snippet = b""
+    with anyio.CancelScope(shield=True):
+        try:
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                async for chunk in response.aiter_bytes():
+                    snippet += chunk
+                    if len(snippet) >= _SNIPPET_BYTES:
+                        break
+        except Exception:  # noqa: BLE001, S110 - the snippet is only a hint in the message
+            pass
+        await response.aclose()
+    text = snippet[:_SNIPPET_BYTES].decode("utf-8", "replace")
+    raise ModelBehaviorError(
+        f"{response.request.url} answered {response.status_code} with Content-Type {content_type!r}, not "
+        f"'text/event-stream', so it is not a streamed OpenAI-compatible API response (body starts: {text!r}). "
+        "Check the base URL (OPENAI_BASE_URL or base_url=, usually ending in /v1) and any proxy in between, "
+        "and that the server supports stream=true."
+    )
 
 
 async def iter_bytes(response: HttpResponse, what: str) -> AsyncIterator[bytes]:

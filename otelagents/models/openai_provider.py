@@ -7,15 +7,19 @@ placeholder key is used.
 
 One lazily made client is kept per event loop: an ``AsyncOpenAI`` pools connections bound to the loop that
 opened them, and ``Runner.run_sync`` starts a new loop per call, so sharing one client across loops fails
-with "Event loop is closed" on the second run. A client you pass in (``set_default_openai_client``,
-``OpenAIProvider(openai_client=...)``) is used as is.
+with "Event loop is closed" on the second run. Each such client is closed when its loop shuts down
+(``asyncio.run`` and ``Runner.run_sync`` do that), so runs leak neither sockets nor loops. A client you
+pass in (``set_default_openai_client``, ``OpenAIProvider(openai_client=...)``) is used as is, and is
+yours to close.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import weakref
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -32,34 +36,91 @@ PLACEHOLDER_KEY = "not-needed"
 
 
 class _LazyClients:
-    """Clients made on demand, one per running event loop (and one for code outside any loop)."""
+    """Clients made on demand, one per running event loop (and one for code outside any loop).
+
+    Each client is closed when its loop shuts down (see ``_LoopClient``), and forgotten then, so a
+    script that calls ``Runner.run_sync`` in a loop keeps neither sockets nor closed loops alive. A loop
+    closed without ``shutdown_asyncgens()`` (a bare ``loop.close()``) has its client dropped at the next
+    lookup, which lets the garbage collector release it.
+    """
 
     def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
         self._outside: AsyncOpenAI | None = None
+        self._lock = threading.Lock()
 
     def get(self, api_key: str | None, base_url: str | None) -> AsyncOpenAI:
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
+        if loop is None:
+            if self._outside is None:
+                self._outside = _make_client(api_key, base_url)
+            return self._outside
         try:
-            client = self._by_loop.get(loop) if loop is not None else self._outside
+            entry = self._by_loop.get(loop)
         except TypeError:  # a loop type without weak references: share one client, as a last resort
-            loop, client = None, self._outside
-        if client is None:
-            client = _make_client(api_key, base_url)
-            if loop is None:
-                self._outside = client
-            else:
-                self._by_loop[loop] = client
-        return client
+            if self._outside is None:
+                self._outside = _make_client(api_key, base_url)
+            return self._outside
+        if entry is None:
+            self._forget_closed_loops()
+            entry = _LoopClient(_make_client(api_key, base_url), self, loop)
+            with self._lock:
+                self._by_loop[loop] = entry
+        return entry.client
+
+    def forget(self, loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
+        with self._lock:
+            if self._by_loop.get(loop) is entry:
+                del self._by_loop[loop]
+
+    def _forget_closed_loops(self) -> None:
+        with self._lock:
+            for loop in [loop for loop in self._by_loop if loop.is_closed()]:
+                del self._by_loop[loop]
 
     def clear(self) -> None:
-        self._by_loop = weakref.WeakKeyDictionary()
+        with self._lock:
+            self._by_loop = weakref.WeakKeyDictionary()
         self._outside = None
+
+    def __len__(self) -> int:
+        return len(self._by_loop)
+
+
+class _LoopClient:
+    """A client made for one running loop, closed when that loop shuts its async generators down."""
+
+    __slots__ = ("_closer", "client")
+
+    def __init__(self, client: AsyncOpenAI, owner: _LazyClients, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        owner_ref = weakref.ref(owner)
+        loop_ref = weakref.ref(loop)
+
+        async def close_with_loop() -> AsyncGenerator[None, None]:
+            # Only ever started, never finished: the loop closes it in ``shutdown_asyncgens()``
+            # (``asyncio.run`` and ``Runner.run_sync`` call that before closing the loop), and closing it
+            # closes the client inside that loop, while its sockets can still be closed cleanly.
+            try:
+                yield
+            finally:
+                owner_now, loop_now = owner_ref(), loop_ref()
+                if owner_now is not None and loop_now is not None:
+                    owner_now.forget(loop_now, self)
+                await client.close()
+
+        self._closer: AsyncGenerator[None, None] = close_with_loop()
+        # Start it now, in the running loop, so the loop tracks it (its first-iteration hook); it stops at
+        # the first ``yield`` without awaiting anything, so one synchronous step is enough.
+        try:
+            self._closer.asend(None).send(None)
+        except StopIteration:
+            pass
 
 
 @dataclass

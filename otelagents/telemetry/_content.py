@@ -38,6 +38,7 @@ _OFF = frozenset(("", "false", "no_content", "event_only"))
 _warned: set[str] = set()
 _ELLIPSIS = "…"
 _CUT = "…[truncated]"
+_HEAD_CUT = "[truncated]…"
 _KEEP = 64
 
 
@@ -67,6 +68,15 @@ def cut_text(text: str, max_length: int) -> str:
     if max_length <= len(_CUT):
         return text[:max_length]
     return text[: max_length - len(_CUT)] + _CUT
+
+
+def cut_head(text: str, max_length: int) -> str:
+    """``text`` unchanged if it fits, else ``[truncated]…`` followed by its tail (``max_length`` long)."""
+    if len(text) <= max_length:
+        return text
+    if max_length <= len(_HEAD_CUT):
+        return text[len(text) - max_length:] if max_length > 0 else ""
+    return _HEAD_CUT + text[len(text) - (max_length - len(_HEAD_CUT)):]
 
 
 def _cap_strings(value: Any, cap: int) -> Any:

@@ -5,8 +5,9 @@ Errors. A failed span gets status ERROR and ``error.type`` (the exception class'
 ``_OTHER`` when there is no exception). Exception messages and tracebacks can carry prompt data (a
 tool's arguments, the model's error text), so they follow the content switch: with capture off the span
 gets an ``exception`` event with ``exception.type`` only and the status description is the type name;
-with capture on it gets ``record_exception`` (message and stack trace) and the message as the status
-description, cut to the content size limit.
+with capture on the event also has ``exception.message`` and ``exception.stacktrace`` (the stack trace's
+tail, where the error is) and the status description is the message; each is cut to the content size limit,
+so a megabyte-long message never reaches the exporter whole.
 
 Cancellation is a failure: status ERROR with description ``cancelled``, ``error.type=cancelled`` and
 ``otelagents.cancelled=true``, and no exception event.
@@ -18,6 +19,7 @@ the tool span, marked non-fatal with ``otelagents.error.handled=true``.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -25,7 +27,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from otelagents.observer import Outcome
 from otelagents.telemetry import semconv
-from otelagents.telemetry._content import cut_text
+from otelagents.telemetry._content import cut_head, cut_text
 from otelagents.telemetry._metrics import Exemplar
 
 
@@ -71,13 +73,37 @@ def _record_error(span: Span, error: BaseException | None, kind: str, capture: b
         span.set_status(Status(StatusCode.ERROR, kind))
         return
     if capture:
-        span.record_exception(error)
-        message = str(error)
+        message = _message(error)
+        span.add_event(semconv.EXCEPTION_EVENT, {
+            semconv.EXCEPTION_TYPE: _qualified_name(error),
+            semconv.EXCEPTION_MESSAGE: cut_text(message, max_length),
+            semconv.EXCEPTION_STACKTRACE: cut_head(_stacktrace(error), max_length),
+        })
         description = f"{kind}: {message}" if message else kind
         span.set_status(Status(StatusCode.ERROR, cut_text(description, max_length)))
     else:
         span.add_event(semconv.EXCEPTION_EVENT, {semconv.EXCEPTION_TYPE: kind})
         span.set_status(Status(StatusCode.ERROR, kind))
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break telemetry
+        return f"<unprintable {type(error).__name__}>"
+
+
+def _qualified_name(error: BaseException) -> str:
+    cls = type(error)
+    module = cls.__module__
+    return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
+
+
+def _stacktrace(error: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break telemetry
+        return f"{type(error).__qualname__}: <stack trace unavailable>"
 
 
 class SpanStack:

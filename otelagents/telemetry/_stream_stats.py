@@ -73,10 +73,11 @@ def _start_attributes(call: ModelCallInfo) -> dict[str, Any]:
         sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
         sc.GEN_AI_PROVIDER_NAME: model.provider_name,
         sc.GEN_AI_REQUEST_MODEL: model.request_model,
-        sc.GEN_AI_REQUEST_STREAM: True,
         sc.GEN_AI_OUTPUT_TYPE: sc.OUTPUT_TYPE_JSON if call.output_type else sc.OUTPUT_TYPE_TEXT,
         sc.OTELAGENTS_TURN: call.turn,
     }
+    if call.stream:  # the conventions set it only on streaming calls
+        attrs[sc.GEN_AI_REQUEST_STREAM] = True
     if model.server_address:
         attrs[sc.SERVER_ADDRESS] = model.server_address
     if model.server_port is not None:
@@ -135,6 +136,8 @@ class ModelCallTelemetry(ModelCallObservation):
             f"{sc.OP_CHAT} {call.model.request_model}", context=set_span_in_context(agent.span),
             kind=SpanKind.CLIENT, attributes=_start_attributes(call),
         )
+        if run.conversation_id and span.is_recording():
+            span.set_attribute(sc.GEN_AI_CONVERSATION_ID, run.conversation_id)
         self._span = span
         self._exemplar = exemplar_of(span)
         if run.capture and span.is_recording():

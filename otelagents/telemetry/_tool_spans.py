@@ -6,6 +6,7 @@ semantic-conventions-genai PR #98) with the handoff source and target agent name
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -22,21 +23,35 @@ if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry
 
 
+# The tool span current in this task (inside ``ToolObservation.activate``): a run started there (an agent
+# used as a tool) nests its agents under it instead of opening a workflow of its own.
+active_tool: ContextVar[_ToolSpan | None] = ContextVar("otelagents_active_tool", default=None)
+
+
 class _Activation:
     """Makes a span current for a ``with`` block (attach and detach in the same task and context)."""
 
-    __slots__ = ("_span", "_token")
+    __slots__ = ("_owner", "_span", "_token", "_tool_token")
 
-    def __init__(self, span: Span) -> None:
+    def __init__(self, span: Span, owner: _ToolSpan | None = None) -> None:
         self._span = span
+        self._owner = owner
         self._token: Any = None
+        self._tool_token: Any = None
 
     def __enter__(self) -> Span:
         self._token = otel_context.attach(set_span_in_context(self._span))
+        self._tool_token = active_tool.set(self._owner)
         return self._span
 
     def __exit__(self, *exc_info: object) -> None:
         token, self._token = self._token, None
+        tool_token, self._tool_token = self._tool_token, None
+        if tool_token is not None:
+            try:
+                active_tool.reset(tool_token)
+            except ValueError:  # exited in another context: that context keeps its own value
+                pass
         if token is not None:
             otel_context.detach(token)
 
@@ -45,13 +60,14 @@ class _ToolSpan:
     """Shared by tool calls and handoffs: an ``execute_tool`` span under the agent, and its metrics."""
 
     def __init__(self, agent: AgentTelemetry, name: str, call_id: str, description: str | None,
-                 extra: dict[str, Any]) -> None:
+                 extra: dict[str, Any], tool_type: str = sc.TOOL_TYPE_FUNCTION) -> None:
         self.agent = agent
         self.run = agent.run
         self.name = name
+        self.tool_type = tool_type
         self._done = False
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
-                                 sc.GEN_AI_TOOL_CALL_ID: call_id, sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
+                                 sc.GEN_AI_TOOL_CALL_ID: call_id, sc.GEN_AI_TOOL_TYPE: tool_type}
         if description:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = description
         attrs.update(extra)
@@ -71,7 +87,7 @@ class _ToolSpan:
         error = end_span(self.span, outcome, capture=run.capture, max_length=run.max_length)
         agent_name = self.agent.agent.name
         base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_EXECUTE_TOOL), (sc.GEN_AI_TOOL_NAME, self.name),
-                           (sc.GEN_AI_TOOL_TYPE, sc.TOOL_TYPE_FUNCTION), (sc.GEN_AI_AGENT_NAME, agent_name))
+                           (sc.GEN_AI_TOOL_TYPE, self.tool_type), (sc.GEN_AI_AGENT_NAME, agent_name))
         run.instruments.histogram(sc.METRIC_EXECUTE_TOOL_DURATION, with_error(base, error)).record(
             now - self.started, self.exemplar)
         if error is not None:
@@ -87,11 +103,12 @@ class ToolTelemetry(ToolObservation):
         extra: dict[str, Any] = {}
         if run.capture:
             extra[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = cut_text(call.arguments or "", run.max_length)
-        self._tool = _ToolSpan(agent, call.tool.name, call.call_id, call.tool.description, extra)
+        self._tool = _ToolSpan(agent, call.tool.name, call.call_id, call.tool.description, extra,
+                               call.tool_type or sc.TOOL_TYPE_FUNCTION)
         run.track(self)
 
     def activate(self) -> _Activation:
-        return _Activation(self._tool.span)
+        return _Activation(self._tool.span, self._tool)
 
     def abandon(self, outcome: Outcome) -> None:
         self.ended(outcome)

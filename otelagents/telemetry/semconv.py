@@ -103,10 +103,33 @@ LATENCY_BUCKETS: Final[tuple[float, ...]] = (
     0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64,
     1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )
-CHUNK_GAP_BUCKETS: Final[tuple[float, ...]] = (
-    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
-    0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0,
-)
+
+
+def fine_buckets(low_octave: int, high_octave: int, *, extra: tuple[float, ...] = ()) -> tuple[float, ...]:
+    """Bounds 2**(k/8) from 2**low_octave to 2**high_octave (4 significant digits), plus ``extra``.
+
+    Neighbouring bounds are at most 9.11 % apart (2**(1/8) = 1.0905, widened by the rounding), so
+    ``histogram_quantile`` over these classic buckets is within 9.11 % of the exact (nearest-rank)
+    quantile for any distribution of values inside the range: both fall in the same bucket. ``extra``
+    adds round values (SLO thresholds, stall thresholds) and coarse buckets outside the range; adding
+    bounds only narrows buckets.
+    """
+    fine = {float(f"{2 ** (k / 8):.4g}") for k in range(8 * low_octave, 8 * high_octave + 1)}
+    return tuple(sorted(fine | set(extra)))
+
+
+# The round values every fine layout also holds, so SLO and stall thresholds can sit on them.
+_ROUND_SECONDS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+# Time to first token: within 9.11 % from 15.6 ms to 16 s (2**-6 .. 2**4); 93 bounds.
+TTFT_BUCKETS: Final[tuple[float, ...]] = fine_buckets(
+    -6, 4, extra=(0.001, 0.002, 0.005, 0.01, 30.0, 60.0) + _ROUND_SECONDS[5:])
+# Gaps between output chunks: within 9.11 % from 0.49 ms to 2 s (2**-11 .. 2**1); 110 bounds.
+CHUNK_GAP_BUCKETS: Final[tuple[float, ...]] = fine_buckets(
+    -11, 1, extra=(0.0001, 0.0002, 5.0, 10.0) + _ROUND_SECONDS[:9])
+# The range each fine layout resolves within FINE_BUCKET_ERROR (benchmarks and tests read these).
+TTFT_FINE_RANGE: Final = (2.0 ** -6, 2.0 ** 4)
+CHUNK_GAP_FINE_RANGE: Final = (2.0 ** -11, 2.0 ** 1)
+FINE_BUCKET_ERROR: Final = 0.0911
 AGENT_DURATION_BUCKETS: Final[tuple[float, ...]] = (
     0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
 )
@@ -200,7 +223,7 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
         METRIC_TIME_TO_FIRST_TOKEN, "histogram", UNIT_SECONDS,
         "Time from sending a streaming model request to its first output-bearing delta "
         "(text, refusal, tool-call arguments or reasoning).",
-        MODEL_ATTRIBUTES, LATENCY_BUCKETS,
+        MODEL_ATTRIBUTES, TTFT_BUCKETS,
     ),
     MetricSpec(
         METRIC_TIME_PER_OUTPUT_CHUNK, "histogram", UNIT_SECONDS,
@@ -282,6 +305,33 @@ OTELAGENTS_ERROR_HANDLED: Final = "otelagents.error.handled"
 # OpenTelemetry exception event (used when content capture is off: the type only, no message).
 EXCEPTION_EVENT: Final = "exception"
 EXCEPTION_TYPE: Final = "exception.type"
+# With content capture on, the event also carries these (each cut to the content size limit).
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 
 # Content capture switch (defined by the OpenTelemetry Python GenAI instrumentations, not semconv).
 ENV_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# =====================================================================================================
+# Guardrails, tool types, nested runs and consumers (added for the Agents SDK plugin and the runner's
+# guardrails; see otelagents.telemetry._guardrail_spans).
+# =====================================================================================================
+
+# The GenAI conventions define no guardrail span yet. We follow the open proposal
+# (semantic-conventions-genai PR #427, "run guardrail"): one INTERNAL span per guardrail check, named
+# ``run_guardrail {name}``, under the agent (or tool) it guards; our own keys for what it has no name for.
+OP_RUN_GUARDRAIL: Final = "run_guardrail"
+OTELAGENTS_GUARDRAIL_NAME: Final = "otelagents.guardrail.name"
+# "input", "output", "tool_input" or "tool_output".
+OTELAGENTS_GUARDRAIL_KIND: Final = "otelagents.guardrail.kind"
+OTELAGENTS_GUARDRAIL_TRIGGERED: Final = "otelagents.guardrail.triggered"
+# error.type of a guardrail span whose tripwire fired without an exception to name.
+ERROR_TYPE_TRIPWIRE: Final = "tripwire_triggered"
+
+# gen_ai.tool.type values besides "function": MCP and hosted tools act outside the application.
+TOOL_TYPE_EXTENSION: Final = "extension"
+TOOL_TYPE_DATASTORE: Final = "datastore"
+
+# Set (true) on a run's span when the consumer stopped reading the stream before the run ended (the
+# Agents SDK keeps the run going; the span ends when the run really ends).
+OTELAGENTS_CONSUMER_LEFT: Final = "otelagents.consumer.left"

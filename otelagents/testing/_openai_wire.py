@@ -22,6 +22,7 @@ Fault = Literal[
     "error_event",  # Responses: an "error" event; Chat: a {"error": ...} chunk
     "no_terminal",  # every event but the terminal one (Chat: no finish_reason, no [DONE]); body ends cleanly
     "stall",  # send half the output, then nothing until ``stall_seconds`` pass (or the server closes)
+    "html_page",  # a 200 with Content-Type text/html and a web page (a wrong base URL, a proxy's login page)
 ]
 FAULTS: tuple[str, ...] = Fault.__args__  # type: ignore[attr-defined]
 

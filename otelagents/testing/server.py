@@ -19,7 +19,6 @@ As a separate process (for benchmarks)::
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import socket
@@ -233,15 +232,44 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = reply.model or (body.get("model") if isinstance(body, dict) else None) or owner.default_model
         number, created = owner._next_id(), int(time.time())
+        streaming = not isinstance(body, dict) or body.get("stream") is True  # absent: not streaming, as OpenAI
         if path.endswith("/chat/completions"):
             options = body.get("stream_options") if isinstance(body, dict) else None
-            include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
+            include_usage = bool(isinstance(options, dict) and options.get("include_usage")) or not streaming
             rendered = chat_frames(reply, model, f"chatcmpl-{number:06d}", created, include_usage)
             garbage = garbage_frame(None)
         else:
             rendered = responses_frames(reply, model, f"resp_{number:06d}", created)
             garbage = garbage_frame("response.output_text.delta")
+        if not streaming:
+            self._whole(reply, path, rendered)  # a non-streaming call (the Agents SDK's Runner.run)
+            return
         self._stream(reply, rendered, garbage)
+
+    def _html_page(self) -> None:
+        page = b"<!doctype html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def _whole(self, reply: Reply, path: str, rendered: Rendered) -> None:
+        """A non-streaming request: the answer as one JSON body, after ``reply.ttft`` (500 for a failure)."""
+        from ._nonstream import chat_body, responses_body
+
+        body = chat_body(rendered) if path.endswith("/chat/completions") else responses_body(rendered)
+        if body is None:
+            self._json_error(500, reply.error_message or "Scripted failure (non-streaming call)")
+            return
+        if reply.ttft > 0:
+            self.server.owner._stopping.wait(reply.ttft)
+        payload = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _json_error(self, status: int, message: str, retry_after: float | None = None) -> None:
         kind = {400: "invalid_request_error", 401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded"}
@@ -259,6 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, reply: Reply, rendered: Rendered, garbage: Frame) -> None:
         stopping = self.server.owner._stopping
         frames, fault = rendered.frames, reply.fault_kind
+        if fault == "html_page":
+            self._html_page()
+            return
         cut: int | None = None
         if fault in ("drop_mid_stream", "stall"):
             cut = rendered.mid
@@ -323,25 +354,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve an OpenAI-compatible API that streams scripted text.")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--print-port", action="store_true", help="print the port on stdout once listening")
-    parser.add_argument("--deltas", type=int, default=50, help="text deltas in every answer")
-    parser.add_argument("--piece", default="tok ", help="the text of each delta")
-    parser.add_argument("--ttft", type=float, default=0.0, help="seconds before the first delta")
-    parser.add_argument("--gap", type=float, default=0.0, help="seconds between deltas")
-    args = parser.parse_args(argv)
-    reply = Reply.long(args.deltas, args.piece, ttft=args.ttft, gap=args.gap)
-    server = OpenAICompatServer(responder=lambda request: reply, port=args.port)
-    if args.print_port:
-        print(server.port, flush=True)
-    try:
-        server._httpd.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    return 0
+    """``python -m otelagents.testing.server``: see ``--help``."""
+    from ._server_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
