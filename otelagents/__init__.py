@@ -63,7 +63,7 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import AgentHookContext, RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import (
     CodeInterpreterTool,
@@ -76,6 +76,7 @@ from .tool import (
     default_tool_error_function,
     function_tool,
 )
+from .tool_context import ToolContext
 from .usage import Usage
 
 __version__ = "0.1.0"
