@@ -290,6 +290,7 @@ class RunLoop:
                 turn.tool_runs, agent=agent, context=ctx, hooks=self.hooks,
                 observation=self.agent_observation or NOOP_AGENT,
                 max_concurrency=self.run_config.max_function_tool_concurrency, run_config=self.run_config,
+                guardrail_sink=result,
             )
         except FatalToolError as fatal:
             for finished in fatal.finished:
