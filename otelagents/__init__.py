@@ -4,6 +4,7 @@ Code written for ``from agents import ...`` runs with ``from otelagents import .
 ``otelagents.telemetry`` and is off until you turn it on; importing this package has no side effects.
 """
 
+from ._agent_tool import AgentToolStreamEvent
 from ._observing import add_run_observer, get_run_observers, remove_run_observer
 from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalOutputResult
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
@@ -62,9 +63,10 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import AgentHookContext, RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
+from .tool_context import ToolContext
 from .usage import Usage
 
 __version__ = "0.1.0"
@@ -97,6 +99,7 @@ __all__ = [
     "AgentObservation",
     "AgentOutputSchema",
     "AgentOutputSchemaBase",
+    "AgentToolStreamEvent",
     "AgentUpdatedStreamEvent",
     "AgentsException",
     "FunctionTool",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import Token
 from typing import Any
 
+from ._agent_tool import CURRENT_RUN_CONFIG
 from ._error_handling import check_error_handlers
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
@@ -14,6 +16,7 @@ from .exceptions import InputGuardrailTripwireTriggered, UserError
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
+from .model_settings import ModelSettings
 from .models.interface import Model, ModelProvider
 from .observer import NOOP_RUN, Outcome, RunInfo, RunObservation
 from .result import RunResult, RunResultStreaming
@@ -64,6 +67,24 @@ def resolve_model(agent: Agent[Any], run_config: RunConfig) -> Model:
         if candidate is not None:
             raise UserError(f"Agent {agent.name!r}: model must be a name or a Model, not {type(candidate).__name__}")
     return _provider(run_config).get_model(None)
+
+
+def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:
+    """The agent's settings over the run's, where an agent that keeps the default settings gets the
+    SDK's defaults for the model name the run resolves to (GPT-5 reasoning settings)."""
+    from .models.default_models import get_default_model_settings
+
+    settings = agent.model_settings
+    if settings == ModelSettings():
+        for candidate in (run_config.model, agent.model, _default_model):
+            if isinstance(candidate, Model):
+                break
+            if isinstance(candidate, str):
+                settings = get_default_model_settings(candidate)
+                break
+        else:
+            settings = get_default_model_settings()
+    return settings.resolve(run_config.model_settings)
 
 
 _UNSUPPORTED = "{} is not supported by otelagents yet (see the README's compatibility notes); {}"
@@ -203,9 +224,11 @@ async def _drive(
     the run's error, and even then the stream ends: the sentinel is queued whatever raised.
     """
     observation: RunObservation = NOOP_RUN
+    config_token: Token[RunConfig | None] | None = None
     outcome = Outcome()
     error: BaseException | None = None
     try:
+        config_token = CURRENT_RUN_CONFIG.set(config)
         session_run = SessionRun(session, config.session_settings, config.session_input_callback)
         result.input = await session_run.prepare(result.input)
         observation = start_run_observation(
@@ -219,7 +242,7 @@ async def _drive(
         )
         loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
                        resolve_model=resolve_model, streamed=streamed, error_handlers=error_handlers,
-                       session=session_run)
+                       settings_for=model_settings_for, session=session_run)
         try:
             await loop.run()
         except InputGuardrailTripwireTriggered as exc:
@@ -247,6 +270,8 @@ async def _drive(
             error = error or exc
             raise
         finally:
+            if config_token is not None:
+                CURRENT_RUN_CONFIG.reset(config_token)
             if error is not None and result._stored_exception is None:
                 result._stored_exception = error
                 result.final_output = None
