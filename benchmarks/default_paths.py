@@ -36,7 +36,7 @@ LABELS = {
     "default": "otelagents, default telemetry, no SDK configured",
     "disabled": "otelagents, telemetry disabled (tracing_disabled=True)",
     "app_default": "otelagents, default telemetry, application's SDK providers",
-    "app_off": "otelagents, telemetry off, application's SDK providers set",
+    "app_off": "otelagents, application's SDK providers set, telemetry off",
     "app_record": "otelagents, application's SDK providers, one SDK record() per value (previous path)",
 }
 

@@ -52,7 +52,7 @@ FIGURES = [
     "events/s, otelagents, default telemetry, no SDK configured",
     "events/s, otelagents, telemetry disabled (tracing_disabled=True)",
     "events/s, otelagents, default telemetry, application's SDK providers",
-    "events/s, otelagents, telemetry off, application's SDK providers set",
+    "events/s, otelagents, application's SDK providers set, telemetry off",
     "events/s, otelagents, application's SDK providers, one SDK record() per value",
     "ratio default with no SDK configured / disabled (",
     "ratio default with no SDK configured / disabled, events per CPU second",
