@@ -66,6 +66,7 @@ from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env
 from otelagents.telemetry._guardrail_spans import GuardrailTelemetry
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
+from otelagents.telemetry._open_streams import OpenStreams
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
 from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry, active_tool
@@ -116,6 +117,7 @@ class Telemetry(RunObserver):
         self.capture_content = capture_content
         self.content_max_length = content_max_length
         self.stall_threshold_s = float(stall_threshold_s)
+        self.streams = OpenStreams(metrics, self.stall_threshold_s)
 
     def run_started(self, run: RunInfo) -> RunObservation:
         if run.run_config.tracing_disabled:
