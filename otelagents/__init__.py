@@ -41,6 +41,7 @@ from .items import (
     TResponseInputItem,
 )
 from .lifecycle import AgentHooks, RunHooks
+from .memory import Session, SessionABC, SessionSettings
 from .model_settings import ModelSettings
 from .models.interface import Model, ModelInfo, ModelProvider, ModelTracing
 from .observer import (
@@ -61,7 +62,7 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper, ToolContext
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
 from .usage import Usage
@@ -80,6 +81,7 @@ def __getattr__(name: str) -> object:
 
 
 _LAZY = {
+    "SQLiteSession": "otelagents.memory.sqlite_session",
     "OpenAIResponsesModel": "otelagents.models.openai_responses",
     "OpenAIChatCompletionsModel": "otelagents.models.openai_chatcompletions",
     "OpenAIProvider": "otelagents.models.openai_provider",
@@ -90,6 +92,7 @@ _LAZY = {
 
 __all__ = [
     "Agent",
+    "AgentHookContext",
     "AgentHooks",
     "AgentObservation",
     "AgentOutputSchema",
@@ -145,6 +148,10 @@ __all__ = [
     "RunResult",
     "RunResultStreaming",
     "Runner",
+    "SQLiteSession",
+    "Session",
+    "SessionABC",
+    "SessionSettings",
     "StopAtTools",
     "StreamEvent",
     "TResponseInputItem",

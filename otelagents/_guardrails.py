@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._observing import safe_call
 from .exceptions import AgentsException, InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered
 from .guardrail import InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult
-from .items import TResponseInputItem
+from .items import ItemHelpers, TResponseInputItem
 from .observer import NOOP_GUARDRAIL, GuardrailInfo, GuardrailObservation, Outcome
 from .run_context import RunContextWrapper
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .result import RunResultBase
+    from .run_config import RunConfig
 
 T = TypeVar("T")
 R = TypeVar("R", InputGuardrailResult, OutputGuardrailResult)
@@ -139,6 +141,18 @@ class InputGate:
         self._input = input
         self._context = context
         self._sink = sink
+
+    @classmethod
+    def for_run(
+        cls, result: RunResultBase, run_config: RunConfig, streamed: bool, observe: ObserveGuardrail
+    ) -> InputGate:
+        """The gate of a run: the starting agent's guardrails, then the run config's. A streamed run's
+        guardrails see the input as a list of items; a plain run's see it as given (as in the SDK)."""
+        agent = result.last_agent
+        value = result.input
+        shown = ItemHelpers.input_to_new_input_list(value) if streamed or not isinstance(value, str) else value
+        return cls(list(agent.input_guardrails) + list(run_config.input_guardrails or []), agent, shown,
+                   result.context_wrapper, result.input_guardrail_results, observe)
 
     def __bool__(self) -> bool:
         return bool(self._blocking or self._parallel)

@@ -8,39 +8,42 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from openai.types.responses import (
     ResponseFunctionToolCall,
-    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseReasoningItem,
 )
 
+from ._error_handling import ErrorKind, run_error_data
+from ._error_handling import handle as handle_run_error
 from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import final_from_messages, output_schema_for, tool_use_decision
 from ._guardrails import InputGate, run_output_guardrails
-from ._observing import observer_failed, safe_call
+from ._handoff_history import history_after_handoff
+from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
+from ._observing import safe_call
+from ._session import SessionRun
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
     ToolRun,
-    apply_input_filter,
     execute_handoff,
     ignored_handoff_outputs,
     run_function_tools,
 )
 from .agent import Agent
-from .agent_output import AgentOutputSchema
 from .exceptions import (
     AgentsException,
     MaxTurnsExceeded,
     ModelBehaviorError,
+    ModelRefusalError,
     RunErrorDetails,
 )
-from .handoffs import Handoff, HandoffInputData
+from .handoffs import Handoff
 from .items import (
     HandoffCallItem,
     ItemHelpers,
@@ -51,7 +54,7 @@ from .items import (
     ToolCallItem,
 )
 from .model_settings import ModelSettings
-from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
+from .models.interface import Model, ModelTracing
 from .observer import (
     NOOP_AGENT,
     NOOP_MODEL_CALL,
@@ -64,11 +67,10 @@ from .observer import (
 )
 from .result import RunResultStreaming
 from .run_config import RunConfig
-from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent
+from .run_context import AgentHookContext
+from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
 from .tool import FunctionTool
-from .usage import Usage
 
-_TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
 _ITEM_EVENT_NAMES = {
     "message_output_item": "message_output_created",
     "tool_call_item": "tool_called",
@@ -100,22 +102,22 @@ class RunLoop:
         observation: RunObservation,
         resolve_model: Callable[[Agent[Any], RunConfig], Model],
         streamed: bool,
+        error_handlers: Mapping[str, Any] | None = None,
+        session: SessionRun | None = None,
     ) -> None:
         self.result = result
+        self.error_handlers: Mapping[str, Any] = error_handlers or {}
         self.run_config = run_config
         self.hooks = hooks
         self.observation = observation
         self.resolve_model = resolve_model
         self.emit = result._put if streamed else _discard
+        self.streamed = streamed
         self.original_input: str | list[Any] = result.input
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
-        starting = result.current_agent
-        self.input_gate = InputGate(
-            list(starting.input_guardrails) + list(run_config.input_guardrails or []), starting,
-            ItemHelpers.input_to_new_input_list(result.input) if streamed else _copy_input(result.input),
-            result.context_wrapper, result.input_guardrail_results, self._observe_guardrail,
-        )
+        self.session = session or SessionRun(None, None, None)
+        self.input_gate = InputGate.for_run(result, run_config, streamed, self._observe_guardrail)
         self.tracing = (
             ModelTracing.DISABLED
             if run_config.tracing_disabled
@@ -137,7 +139,11 @@ class RunLoop:
             result.current_turn += 1
             max_turns = result.max_turns
             if max_turns is not None and result.current_turn > max_turns:
-                raise MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
+                error = MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
+                if not await self._handled(agent, "max_turns", error):
+                    raise error
+                result.current_turn = max_turns
+                return
             first_turn = result.current_turn == 1 and bool(self.input_gate)
             if self.agent_observation is None:
                 self.agent_observation = safe_call(
@@ -145,11 +151,15 @@ class RunLoop:
                 )
                 if first_turn:
                     await self.input_gate.before_first_turn()
-                await _call_hook(self.hooks, "on_agent_start", result.context_wrapper, agent)
-                await _call_hook(agent.hooks, "on_start", result.context_wrapper, agent)
+                result.context_wrapper.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)
+                hook_ctx = AgentHookContext.of(result.context_wrapper)
+                await _call_hook(self.hooks, "on_agent_start", hook_ctx, agent)
+                await _call_hook(agent.hooks, "on_start", hook_ctx, agent)
             model_turn = self._model_turn(agent, tools_used)
             turn = await (self.input_gate.around_first_turn(model_turn) if first_turn else model_turn)
             next_agent, final = await self._finish_turn(agent, turn)
+            if final is _NO_FINAL:
+                await self.session.save_new(result.new_items)
             tools_used = tools_used or bool(turn.tool_runs)
             if next_agent is not None:
                 self._end_agent(Outcome())
@@ -159,14 +169,7 @@ class RunLoop:
                 self.emit(AgentUpdatedStreamEvent(new_agent=agent))
                 continue
             if final is not _NO_FINAL:
-                await _call_hook(self.hooks, "on_agent_end", result.context_wrapper, agent, final)
-                await _call_hook(agent.hooks, "on_end", result.context_wrapper, agent, final)
-                await run_output_guardrails(
-                    list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
-                    result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
-                )
-                result.final_output = final
-                self._end_agent(Outcome(output=final))
+                await self._finish(agent, final)
                 return
 
     def _observe_guardrail(self, info: GuardrailInfo) -> GuardrailObservation:
@@ -207,7 +210,10 @@ class RunLoop:
         output_schema = output_schema_for(agent)
         input_items = ItemHelpers.input_to_new_input_list(self.original_input)
         input_items.extend(item.to_input_item() for item in self.generated)
-        ctx.turn_input = input_items
+        filtered = await filter_model_input(self.run_config, agent, ctx, input_items, system_prompt)
+        input_items, system_prompt = filtered.input, filtered.instructions
+        ctx.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)  # as the SDK sets it
+        whole = not self.streamed and uses_own_get_response(model)
         agent_obs = self.agent_observation or NOOP_AGENT
         call_obs = safe_call(
             "model_call_started", agent_obs.model_call_started, NOOP_MODEL_CALL,
@@ -215,7 +221,7 @@ class RunLoop:
                 agent=agent, model=safe_call("Model.describe", model.describe, None) or _unknown_model(model),
                 turn=result.current_turn, system_instructions=system_prompt, input=input_items,
                 settings=settings, tools=tools, handoffs=handoffs,
-                output_type=None if output_schema is None else output_schema.name(),
+                output_type=None if output_schema is None else output_schema.name(), stream=not whole,
             ),
         )
         no_headers: Mapping[str, str] = {}
@@ -224,14 +230,17 @@ class RunLoop:
             settings = settings.resolve(ModelSettings(extra_headers=dict(headers)))
         await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         await _call_hook(agent.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
+        request = ModelRequest(system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing)
         try:
-            response = await self._stream_model(
-                model, call_obs, system_prompt, input_items, settings, tools, output_schema, handoffs
-            )
+            if whole:
+                response = await whole_response(model, request)
+            else:
+                response = await stream_model(model, request, call_obs, self.emit)
         except BaseException as exc:
             safe_call("ModelCallObservation.ended", call_obs.ended, None, None,
                       Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))
             raise
+        ctx.usage.add(response.usage)
         safe_call("ModelCallObservation.ended", call_obs.ended, None, response, Outcome(usage=response.usage))
         turn = self._classify(agent, response, tools, handoffs)
         for item in turn.model_items:
@@ -243,56 +252,6 @@ class RunLoop:
             # at tool_called really stops the tools (as in the Agents SDK).
             await asyncio.sleep(0)
         return turn
-
-    async def _stream_model(
-        self,
-        model: Model,
-        call_obs: Any,
-        system_prompt: str | None,
-        input_items: list[Any],
-        settings: ModelSettings,
-        tools: list[FunctionTool],
-        output_schema: AgentOutputSchema | None,
-        handoffs: list[Handoff],
-    ) -> ModelResponse:
-        emit = self.emit
-        observe = call_obs.event
-        final = None
-        terminal = None
-        done_items: list[Any] = []
-        token = _request_sent.set(_isolated(call_obs.request_sent))
-        stream: AsyncIterator[Any] = model.stream_response(
-            system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,
-            previous_response_id=None, conversation_id=None, prompt=None,
-        )
-        try:
-            async for event in stream:
-                try:
-                    observe(event)
-                except Exception as exc:
-                    observer_failed("ModelCallObservation.event", exc)
-                emit(RawResponsesStreamEvent(data=event))
-                kind = event.type
-                if kind == "response.completed":
-                    final = event.response
-                elif kind in _TERMINAL_FAILURES:
-                    terminal = event
-                elif kind == "response.output_item.done":
-                    assert isinstance(event, ResponseOutputItemDoneEvent)
-                    done_items.append(event.item)
-        finally:
-            _request_sent.reset(token)
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        if terminal is not None:
-            raise ModelBehaviorError(describe_terminal_event(terminal))
-        if final is None:
-            raise ModelBehaviorError("Model did not produce a final response!")
-        usage = Usage.from_response_usage(final.usage)
-        self.result.context_wrapper.usage.add(usage)
-        output = list(final.output) or done_items
-        return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final)
 
     def _classify(
         self, agent: Agent[Any], response: ModelResponse, tools: list[FunctionTool], handoffs: list[Handoff]
@@ -346,7 +305,12 @@ class RunLoop:
         turn_items = turn.model_items + runner_items
         result.raw_responses.append(turn.response)
         if new_agent is not None:
-            turn_items = await self._apply_handoff_filter(turn.handoff_runs[0].handoff, turn_items)
+            after = await history_after_handoff(
+                turn.handoff_runs[0].handoff, self.run_config, original_input=self.original_input,
+                generated=self.generated, turn_items=turn_items, context=ctx,
+            )
+            self.original_input = result.input = after.original_input
+            self.generated, turn_items = after.generated, after.turn_items
         else:
             self.generated.extend(turn_items)
         streamed = {id(item) for item in turn.model_items}
@@ -354,40 +318,65 @@ class RunLoop:
             if id(item) not in streamed:  # the model's items were streamed as they arrived
                 name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
                 emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
+        if new_agent is None and not tool_results:
+            return None, await self._final_from_messages(agent, turn, turn_items)
         result.new_items.extend(turn_items)
         if new_agent is not None:
             return new_agent, _NO_FINAL
-        if tool_results:
-            return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
-        return None, final_from_messages(agent, turn.messages)
+        return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
 
-    async def _apply_handoff_filter(self, handoff: Handoff, turn_items: list[RunItem]) -> list[RunItem]:
-        """Apply the handoff's input filter as the Agents SDK does; return the turn's items for the result.
+    async def _final_from_messages(self, agent: Agent[Any], turn: _Turn, turn_items: list[RunItem]) -> Any:
+        """The final output from the turn's message; a refusal or an invalid output goes to its handler."""
+        try:
+            final = final_from_messages(agent, turn.messages)
+        except ModelRefusalError as exc:
+            kind: ErrorKind = "model_refusal"
+            error: AgentsException = exc
+        except ModelBehaviorError as exc:
+            kind, error = "invalid_final_output", exc
+        else:
+            self.result.new_items.extend(turn_items)
+            return final
+        if await self._handled(agent, kind, error, turn_items):
+            return self.result.final_output
+        raise error
 
-        The filtered history becomes the run's input (``result.input``) and what the next agent sees;
-        the filtered ``new_items`` replace this turn's items in ``result.new_items`` (and its events),
-        and ``input_items``, when the filter sets it, is what the next model call sees instead.
-        """
-        data = HandoffInputData(
-            input_history=self.original_input if isinstance(self.original_input, str) else tuple(self.original_input),
-            pre_handoff_items=tuple(self.generated),
-            new_items=tuple(turn_items),
-            run_context=self.result.context_wrapper,
+    async def _handled(
+        self, agent: Agent[Any], kind: ErrorKind, error: AgentsException, turn_items: list[RunItem] | None = None
+    ) -> bool:
+        """Give ``error`` to the run's error handler; when it answers, end the run with its output.
+
+        ``turn_items`` (the failed turn's items) join the result only when the handler answers."""
+        result = self.result
+        data = run_error_data(result.input, result.new_items + (turn_items or []), result.raw_responses, agent)
+        handled = await handle_run_error(self.error_handlers, kind, error, result.context_wrapper, data)
+        if handled is None:
+            return False
+        result.new_items.extend(turn_items or [])
+        final, item = handled
+        if item is not None:
+            result.new_items.append(item)
+            self.generated.append(item)
+            self.emit(RunItemStreamEvent(name="message_output_created", item=item))
+        if kind == "max_turns":
+            await self._finish(agent, final)
+        else:
+            result.final_output = final
+        return True
+
+    async def _finish(self, agent: Agent[Any], final: Any) -> None:
+        """End the run with ``final``: end hooks, then the output guardrails, as in the SDK."""
+        result = self.result
+        hook_ctx = AgentHookContext.of(result.context_wrapper)
+        await _call_hook(self.hooks, "on_agent_end", hook_ctx, agent, final)
+        await _call_hook(agent.hooks, "on_end", hook_ctx, agent, final)
+        await run_output_guardrails(
+            list(agent.output_guardrails) + list(self.run_config.output_guardrails or []), agent, final,
+            result.context_wrapper, result.output_guardrail_results, self._observe_guardrail,
         )
-        filtered = await apply_input_filter(handoff, self.run_config.handoff_input_filter, data)
-        if filtered is data:
-            self.generated.extend(turn_items)
-            return turn_items
-        history = filtered.input_history
-        self.original_input = history if isinstance(history, str) else list(history)
-        self.result.input = history if isinstance(history, str) else list(history)
-        model_items = filtered.new_items if filtered.input_items is None else filtered.input_items
-        self.generated = list(filtered.pre_handoff_items) + list(model_items)
-        return list(filtered.new_items)
-
-
-def _copy_input(value: str | list[Any]) -> str | list[Any]:
-    return value if isinstance(value, str) else list(value)
+        await self.session.save_new(result.new_items)
+        result.final_output = final
+        self._end_agent(Outcome(output=final))
 
 
 def _discard(event: Any) -> None:
@@ -398,16 +387,6 @@ def _unknown_model(model: Model) -> Any:
     from .models.interface import ModelInfo
 
     return ModelInfo(request_model=type(model).__name__)
-
-
-def _isolated(callback: Callable[[], None]) -> Callable[[], None]:
-    def call() -> None:
-        try:
-            callback()
-        except Exception as exc:
-            observer_failed("ModelCallObservation.request_sent", exc)
-
-    return call
 
 
 async def _call_hook(hooks: Any, name: str, *args: Any) -> None:

@@ -119,11 +119,11 @@ async def _invoke(
                     ToolCallInfo(agent=agent, tool=tool, call_id=call.call_id, arguments=call.arguments))
     try:
         with safe_activate(obs):
-            await _hook(hooks, "on_tool_start", context, agent, tool)
-            await _hook(agent.hooks, "on_tool_start", context, agent, tool)
+            await _hook(hooks, "on_tool_start", tool_ctx, agent, tool)
+            await _hook(agent.hooks, "on_tool_start", tool_ctx, agent, tool)
             output = await _call_with_timeout(tool, tool_ctx, call.arguments)
-            await _hook(hooks, "on_tool_end", context, agent, tool, output)
-            await _hook(agent.hooks, "on_tool_end", context, agent, tool, output)
+            await _hook(hooks, "on_tool_end", tool_ctx, agent, tool, output)
+            await _hook(agent.hooks, "on_tool_end", tool_ctx, agent, tool, output)
     except asyncio.CancelledError as exc:
         safe_call("ToolObservation.ended", obs.ended, None, Outcome(error=exc, cancelled=True))
         raise

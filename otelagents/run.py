@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ._error_handling import check_error_handlers
 from ._observing import get_run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
+from ._session import SessionRun, check_session
 from .agent import Agent
-from .exceptions import UserError
+from .exceptions import InputGuardrailTripwireTriggered, UserError
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
+from .memory.session import Session
 from .models.interface import Model, ModelProvider
 from .observer import NOOP_RUN, Outcome, RunInfo, RunObservation
 from .result import RunResult, RunResultStreaming
@@ -70,8 +73,6 @@ def _check_unsupported(
     session: Any, previous_response_id: Any, auto_previous_response_id: bool, conversation_id: Any
 ) -> None:
     """Refuse SDK features we do not implement, rather than silently ignoring them."""
-    if session is not None:
-        raise UserError(_UNSUPPORTED.format("session=", "pass the history as input=result.to_input_list()"))
     if previous_response_id is not None or auto_previous_response_id:
         raise UserError(_UNSUPPORTED.format("previous_response_id", "pass the history as input instead"))
     if conversation_id is not None:
@@ -81,10 +82,10 @@ def _check_unsupported(
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
     if not isinstance(starting_agent, Agent):
         raise UserError(f"starting_agent must be an Agent, not {type(starting_agent).__name__}")
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
-        raise UserError(f"max_turns must be a positive int or None, not {max_turns!r}")
-    if error_handlers:
-        raise UserError(_UNSUPPORTED.format("error_handlers", "catch the exception instead"))
+    if max_turns is not None and (not isinstance(max_turns, int) or isinstance(max_turns, bool)):
+        # 0 or less is allowed: the run raises MaxTurnsExceeded (or its handler answers), as in the SDK
+        raise UserError(f"max_turns must be an int or None, not {max_turns!r}")
+    check_error_handlers(error_handlers)
 
 
 class Runner:
@@ -100,7 +101,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any = None,
+        session: Session | None = None,
         *,
         error_handlers: Any = None,
     ) -> RunResultStreaming:
@@ -110,7 +111,9 @@ class Runner:
         config = RunConfig.coerce(run_config)
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
-            _drive(result, config, hooks, streamed=True), name=f"otelagents run: {starting_agent.name}"
+            _drive(result, config, hooks, streamed=True, error_handlers=error_handlers,
+                   session=check_session(session)),
+            name=f"otelagents run: {starting_agent.name}",
         )
         result.run_loop_task.add_done_callback(_retrieve)
         return result
@@ -128,7 +131,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any = None,
+        session: Session | None = None,
         error_handlers: Any = None,
     ) -> RunResult:
         """Run to the end and return the result. Raises the run's error."""
@@ -136,7 +139,8 @@ class Runner:
         _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         state = _new_result(starting_agent, input, context, max_turns)
-        await _drive(state, config, hooks, streamed=False)
+        await _drive(state, config, hooks, streamed=False, error_handlers=error_handlers,
+                     session=check_session(session))
         return RunResult(
             input=state.input, new_items=state.new_items, raw_responses=state.raw_responses,
             final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,
@@ -157,7 +161,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any = None,
+        session: Session | None = None,
         error_handlers: Any = None,
     ) -> RunResult:
         """``run`` for code without an event loop. Fails inside a running loop: use ``await Runner.run``."""
@@ -189,7 +193,10 @@ def _new_result(agent: Agent[Any], input: Any, context: Any, max_turns: int | No
     )
 
 
-async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool) -> None:
+async def _drive(
+    result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool, error_handlers: Any = None,
+    session: Session | None = None,
+) -> None:
     """Run the loop with observation, errors and the end-of-stream sentinel on every path.
 
     Observer failures are contained by ``safe_call`` in production; in strict mode (tests) they become
@@ -199,18 +206,26 @@ async def _drive(result: RunResultStreaming, config: RunConfig, hooks: Any, *, s
     outcome = Outcome()
     error: BaseException | None = None
     try:
+        session_run = SessionRun(session, config.session_settings, config.session_input_callback)
+        result.input = await session_run.prepare(result.input)
         observation = start_run_observation(
             get_run_observers() + list(config.observers),
             RunInfo(
                 starting_agent=result.current_agent, input=result.input, run_config=config,
                 max_turns=result.max_turns, streamed=streamed,
                 include_sensitive_data=config.trace_include_sensitive_data,
+                conversation_id=session_run.conversation_id,
             ),
         )
         loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
-                       resolve_model=resolve_model, streamed=streamed)
+                       resolve_model=resolve_model, streamed=streamed, error_handlers=error_handlers,
+                       session=session_run)
         try:
             await loop.run()
+        except InputGuardrailTripwireTriggered as exc:
+            loop.fail(exc)
+            await session_run.save([])  # the SDK keeps the input of a run its input guardrails stopped
+            raise
         except BaseException as exc:
             loop.fail(exc)
             raise

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from .model_settings import ModelSettings
+from .run_context import TContext
 
 if TYPE_CHECKING:
+    from .agent import Agent
     from .guardrail import InputGuardrail, OutputGuardrail
     from .handoffs import HandoffInputFilter
+    from .memory.session import SessionInputCallback, SessionSettings
     from .models.interface import Model, ModelProvider
     from .observer import RunObserver
 
@@ -28,6 +32,26 @@ def _default_sensitive() -> bool:
 
 
 @dataclass
+class ModelInputData:
+    """The input and instructions of one model call (what ``call_model_input_filter`` may change)."""
+
+    input: list[Any]
+    instructions: str | None
+
+
+@dataclass
+class CallModelData(Generic[TContext]):
+    """What ``call_model_input_filter`` receives before each model call."""
+
+    model_data: ModelInputData
+    agent: Agent[TContext]
+    context: TContext | None
+
+
+CallModelInputFilter = Callable[[CallModelData[Any]], "ModelInputData | Awaitable[ModelInputData]"]
+
+
+@dataclass
 class RunConfig:
     model: str | Model | None = None
     model_provider: ModelProvider | None = None
@@ -35,6 +59,8 @@ class RunConfig:
     handoff_input_filter: HandoffInputFilter | None = None
     input_guardrails: list[InputGuardrail[Any]] | None = None
     output_guardrails: list[OutputGuardrail[Any]] | None = None
+    session_input_callback: SessionInputCallback | None = None
+    session_settings: SessionSettings | None = None
     workflow_name: str = "Agent workflow"
     trace_id: str | None = None
     group_id: str | None = None
@@ -44,6 +70,11 @@ class RunConfig:
     tool_not_found_behavior: Literal["raise", "return_error_to_model"] = "raise"
     max_function_tool_concurrency: int | None = None
     observers: list[RunObserver] = field(default_factory=list)
+    # The Agents SDK's settings, with its meaning (see its RunConfig):
+    call_model_input_filter: CallModelInputFilter | None = None
+    nest_handoff_history: bool = False
+    handoff_history_mapper: Callable[[list[Any]], list[Any]] | None = None
+    reasoning_item_id_policy: Literal["preserve", "omit"] | None = None
 
     @classmethod
     def coerce(cls, value: RunConfig | dict[str, Any] | None) -> RunConfig:

@@ -23,6 +23,15 @@ class RunContextWrapper(Generic[TContext]):
 
 
 @dataclass
+class AgentHookContext(RunContextWrapper[TContext]):
+    """The context agent start/end hooks receive (``turn_input``: the run's input for this turn)."""
+
+    @classmethod
+    def of(cls, ctx: RunContextWrapper[TContext]) -> AgentHookContext[TContext]:
+        return cls(context=ctx.context, usage=ctx.usage, turn_input=list(ctx.turn_input))
+
+
+@dataclass
 class ToolContext(RunContextWrapper[TContext]):
     """The context a tool receives: the run context plus which call this is."""
 

@@ -82,20 +82,42 @@ CHAT_EXTRA_RAW = frozenset((
 ))
 
 
-def _without_chat_extras(outcome: Outcome) -> Outcome:
+# Over Chat Completions the two libraries shape the model's items differently (documented: real ids where
+# the SDK writes ``__fake_id__``; the SDK also adds ``provider_data`` and ``logprobs``). Items compare by
+# these keys there; over the Responses API they compare whole.
+_CHAT_ITEM_KEYS = frozenset(("role", "type", "call_id", "name", "arguments", "output", "content", "text"))
+
+
+def chat_shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: chat_shape(v) for k, v in value.items() if k in _CHAT_ITEM_KEYS}
+    if isinstance(value, list):
+        return [chat_shape(v) for v in value]
+    return value
+
+
+def _chat_comparable(outcome: Outcome) -> Outcome:
     events = [e for e in outcome.events if not (e[0] == "raw" and e[1] in CHAT_EXTRA_RAW)]
-    return Outcome(events=events, final_output=outcome.final_output, error=outcome.error, extra=outcome.extra)
+    return Outcome(events=events, final_output=outcome.final_output, error=outcome.error,
+                   extra=_shape_extra(outcome.extra))
+
+
+def _shape_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    return {key: chat_shape(value) for key, value in extra.items()}
 
 
 async def run_both(scenario: Scenario, replies: list[Reply], api: str) -> tuple[list[Outcome], list[Outcome]]:
     """The scenario through the SDK, then through otelagents, each against a fresh server with ``replies``.
 
-    Over Chat Completions, otelagents' documented extra raw events are left out of its outcomes."""
+    Over Chat Completions, otelagents' documented extra raw events are left out of its outcomes, and the
+    items in ``extra`` compare by ``chat_shape``."""
     from .sdk_parity import both
 
     sdk()  # the SDK's own tracing off: it would try to export to OpenAI
     expected, got = await both(scenario, replies, api=api, timeout=60.0)
+    theirs: list[Outcome] = expected.value
     outcomes: list[Outcome] = got.value
     if api == "chat_completions":
-        outcomes = [_without_chat_extras(o) for o in outcomes]
-    return expected.value, outcomes
+        theirs = [Outcome(o.events, o.final_output, o.error, _shape_extra(o.extra)) for o in theirs]
+        outcomes = [_chat_comparable(o) for o in outcomes]
+    return theirs, outcomes

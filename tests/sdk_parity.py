@@ -31,8 +31,7 @@ class Side:
     requests: list[Any]  # the JSON bodies the server received
 
 
-def _model(lib: ModuleType, server: OpenAICompatServer, api: str) -> Any:
-    client = AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+def _model(lib: ModuleType, client: AsyncOpenAI, api: str) -> Any:
     if api == "chat_completions":
         return lib.OpenAIChatCompletionsModel(model="gpt-test", openai_client=client)
     return lib.OpenAIResponsesModel(model="gpt-test", openai_client=client)
@@ -40,7 +39,11 @@ def _model(lib: ModuleType, server: OpenAICompatServer, api: str) -> Any:
 
 async def _side(lib: ModuleType, scenario: Scenario, replies: Sequence[Reply], api: str, timeout: float) -> Side:
     with OpenAICompatServer(list(replies)) as server:
-        value = await asyncio.wait_for(scenario(lib, _model(lib, server, api)), timeout)
+        client = AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            value = await asyncio.wait_for(scenario(lib, _model(lib, client, api)), timeout)
+        finally:
+            await client.close()
         return Side(value=value, requests=[r.body for r in server.requests])
 
 

@@ -193,8 +193,8 @@ def test_model_settings_resolve_and_usage_add() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"session": object()}, {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
-    {"conversation_id": "conv_1"}, {"error_handlers": {"max_turns": print}},
+    {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
+    {"conversation_id": "conv_1"},
 ])
 async def test_unsupported_sdk_features_raise_instead_of_being_ignored(kwargs: dict[str, object]) -> None:
     from otelagents import Runner

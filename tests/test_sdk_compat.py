@@ -51,3 +51,34 @@ async def test_guardrail_tripwire(api: str) -> None:
     expected, got = await run_both(guardrail_tripwire, [Reply.text("HELLO THERE")], api)
     assert got == expected
     assert [o.error for o in got] == ["InputGuardrailTripwireTriggered", "OutputGuardrailTripwireTriggered"]
+
+
+SESSION_REPLIES = [Reply.text("one"), Reply.tool_calls([("lookup", {"q": "x"})]), Reply.text("two"),
+                   Reply.text("three")]
+
+
+async def session_continuation(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """Three runs on one SQLiteSession; the second calls a tool. The last outcome holds the stored history."""
+
+    @lib.function_tool
+    def lookup(q: str) -> str:
+        return f"found {q}"
+
+    agent = lib.Agent(name="Memo", model=model, tools=[lookup])
+    session = lib.SQLiteSession("conversation-1")
+    outcomes = []
+    for text in ("first", "second", "third"):
+        result = lib.Runner.run_streamed(agent, text, session=session)
+        outcome = await stream(result)
+        outcome.extra = {"input": result.input, "to_input_list": result.to_input_list()}
+        outcomes.append(outcome)
+    outcomes.append(Outcome(extra={"stored": await session.get_items(), "last_two": await session.get_items(2)}))
+    return outcomes
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_session_continuation_over_three_runs(api: str) -> None:
+    expected, got = await run_both(session_continuation, SESSION_REPLIES, api)
+    assert got == expected
+    assert [o.final_output for o in got[:3]] == ["one", "two", "three"]
+    assert len(got[3].extra["stored"]) == 8

@@ -58,10 +58,11 @@ class ModelInfo:
     server_port: int | None = None
 
 
-class Model(abc.ABC):
-    """One model. Implement ``stream_response``; ``get_response`` is derived from it."""
+class Model(abc.ABC):  # noqa: B024 - either method may be the one implemented
+    """One model. Implement ``stream_response`` (``get_response`` is then derived from it), or
+    ``get_response`` alone for a model used only with ``Runner.run``/``run_sync``, or both, as in the
+    Agents SDK (``Runner.run`` calls a model's own ``get_response``; ``run_streamed`` always streams)."""
 
-    @abc.abstractmethod
     def stream_response(
         self,
         system_instructions: str | None,
@@ -82,6 +83,12 @@ class Model(abc.ABC):
         (``response.failed``, ``response.incomplete`` or ``error``) and stops: the run loop turns it into
         ``ModelBehaviorError``. Transport errors are raised as the client's own exceptions.
         """
+        from ..exceptions import UserError
+
+        raise UserError(
+            f"{type(self).__name__} does not implement stream_response, so it cannot stream: implement "
+            "stream_response, or use Runner.run / Runner.run_sync, which call its get_response"
+        )
 
     async def get_response(
         self,

@@ -41,6 +41,7 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+from otelagents.telemetry._export import CountingBatchSpanProcessor, LossCounter, SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
 from otelagents.telemetry._observer import Telemetry, install, uninstrument
 from otelagents.telemetry._otlp_config import (
@@ -65,13 +66,15 @@ class TelemetryHandle:
 
     def __init__(self, telemetry: Telemetry | None = None, tracer_provider: Any = None,
                  engine: MetricsEngine | None = None, metrics_server: MetricsServer | None = None,
-                 bridges: tuple[OTLPMetricsBridge, ...] = (), owns_tracer_provider: bool = False) -> None:
+                 bridges: tuple[OTLPMetricsBridge, ...] = (), owns_tracer_provider: bool = False,
+                 span_losses: LossCounter | None = None) -> None:
         self.telemetry = telemetry
         self.tracer_provider = tracer_provider
         self.engine = engine
         self.metrics_server = metrics_server
         self.metrics_exporters = bridges
         self.owns_tracer_provider = owns_tracer_provider
+        self.span_losses = span_losses
         self._lock = threading.Lock()
         self._shut_down = False
         atexit.register(self._at_exit)
@@ -85,43 +88,59 @@ class TelemetryHandle:
         return self._shut_down
 
     def force_flush(self, timeout_s: float = 5.0) -> bool:
-        """Export pending spans and a metrics snapshot now. Returns whether everything was exported in time."""
+        """Export pending spans and a metrics snapshot now, within ``timeout_s`` in total.
+
+        Returns True only when everything was exported in time and nothing was dropped or refused since
+        the previous flush (a full span queue, a span over the export size limit, a failed export).
+        """
         deadline = time.monotonic() + timeout_s
         ok = True
         provider = self.tracer_provider
         if provider is not None and hasattr(provider, "force_flush"):
-            ok = _bounded(lambda: provider.force_flush(int(timeout_s * 1000)), timeout_s, "force_flush") and ok
+            ok = _bounded(lambda: provider.force_flush(_millis(deadline)), _left(deadline), "force_flush")
         for bridge in self.metrics_exporters:
-            ok = bridge.export_now(max(deadline - time.monotonic(), 0.0)) and ok
-        return ok
+            ok = bridge.export_now(_left(deadline)) and ok
+        return self._nothing_lost() and ok
 
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop observing runs, flush and close everything ``setup()`` started, within ``timeout_s``."""
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Stop observing runs, flush and close everything ``setup()`` started, within ``timeout_s`` in total.
+
+        Returns whether everything was exported and closed in time, with nothing dropped or refused.
+        Idempotent: a second call returns True at once.
+        """
         with self._lock:
             if self._shut_down:
-                return
+                return True
             self._shut_down = True
         atexit.unregister(self._at_exit)
         deadline = time.monotonic() + timeout_s
         if self.telemetry is not None:
             uninstrument(self.telemetry)
+        ok = True
         provider = self.tracer_provider
         if provider is not None:
             if self.owns_tracer_provider:
-                done = _bounded(provider.shutdown, timeout_s, "tracer provider shutdown")
+                ok = _bounded(provider.shutdown, _left(deadline), "tracer provider shutdown")
             else:
-                done = _bounded(lambda: provider.force_flush(int(timeout_s * 1000)), timeout_s, "force_flush")
-            if not done:
+                ok = _bounded(lambda: provider.force_flush(_millis(deadline)), _left(deadline), "force_flush")
+            if not ok:
                 logger.warning("otelagents telemetry: spans were not exported within %.1f s at shutdown; "
                                "is the OTLP endpoint reachable?", timeout_s)
         for bridge in self.metrics_exporters:
-            bridge.shutdown(max(deadline - time.monotonic(), 0.1))
+            ok = bridge.shutdown(_left(deadline)) and ok
         if self.metrics_server is not None:
             self.metrics_server.close()
         global _active
         with _active_lock:
             if _active is self:
                 _active = None
+        return self._nothing_lost() and ok
+
+    def _nothing_lost(self) -> bool:
+        lost = self.span_losses.take() if self.span_losses is not None else 0
+        if lost:
+            logger.warning("otelagents telemetry: %d span(s) were dropped or refused since the last flush", lost)
+        return lost == 0
 
     def _at_exit(self) -> None:
         try:
@@ -135,22 +154,35 @@ class TelemetryHandle:
                 f"otlp_metrics={len(self.metrics_exporters)}, shut_down={self._shut_down})")
 
 
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
+
+
+def _millis(deadline: float) -> int:
+    return max(int(_left(deadline) * 1000), 1)  # never 0: some exporters read 0 as "their default"
+
+
 def _bounded(target: Callable[[], object], timeout_s: float, what: str) -> bool:
-    """Run ``target`` on a daemon thread; give up waiting after ``timeout_s``. Returns whether it finished."""
+    """Run ``target`` on a daemon thread; give up waiting after ``timeout_s``. Returns whether it finished
+    in time, without raising and without returning False (``force_flush`` reports failure that way)."""
     failed: list[BaseException] = []
+    returned: list[object] = []
+    if timeout_s <= 0:
+        logger.warning("otelagents telemetry: no time left for %s", what)
+        return False
 
     def run() -> None:
         try:
-            target()
+            returned.append(target())
         except Exception as exc:  # noqa: BLE001 - reported below; shutdown must never raise
             failed.append(exc)
 
     thread = threading.Thread(target=run, name=f"otelagents-{what}", daemon=True)
     thread.start()
-    thread.join(max(timeout_s, 0.0))
+    thread.join(timeout_s)
     if failed:
         logger.warning("otelagents telemetry: %s failed: %r", what, failed[0])
-    return not thread.is_alive() and not failed
+    return not thread.is_alive() and not failed and returned[0] is not False
 
 
 _active_lock = threading.Lock()
@@ -223,7 +255,8 @@ def setup(
             host, port = _prometheus_address(prometheus_host, prometheus_port)
             server = MetricsServer(engine, host, port).start()  # first: a taken port fails before anything else
         try:
-            provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console)
+            losses = LossCounter()
+            provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console, losses)
             resource = getattr(provider, "resource", None)
             if not isinstance(resource, Resource) or service_name is not None:
                 resource = _resource(service_name)
@@ -245,7 +278,8 @@ def setup(
         telemetry = Telemetry(tracer_provider=provider, metrics=engine)
         if instrument:
             install(telemetry)
-        _active = TelemetryHandle(telemetry, provider, engine, server, tuple(bridges), owned)
+        _active = TelemetryHandle(telemetry, provider, engine, server, tuple(bridges), owned,
+                                  losses if owned else None)
         return _active
 
 
@@ -254,7 +288,7 @@ def _resource(service_name: str | None) -> Resource:
 
 
 def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None,
-                     console: bool) -> tuple[Any, bool]:
+                     console: bool, losses: LossCounter) -> tuple[Any, bool]:
     current = trace.get_tracer_provider()
     if not isinstance(current, trace.ProxyTracerProvider):
         logger.info("otelagents.telemetry.setup(): using the tracer provider the application already set")
@@ -262,7 +296,9 @@ def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | No
     # Our own atexit hook shuts it down, bounded; the SDK's unbounded one could hang on a dead collector.
     provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False)
     if endpoint is not None:
-        provider.add_span_processor(BatchSpanProcessor(span_exporter(protocol, endpoint)))
+        # Split so no request exceeds the OTLP message limit; count what is lost for force_flush().
+        exporter = SizeBoundedSpanExporter(span_exporter(protocol, endpoint), losses=losses)
+        provider.add_span_processor(CountingBatchSpanProcessor(exporter, losses))
     if console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)

@@ -48,7 +48,10 @@ class _Activation:
         token, self._token = self._token, None
         tool_token, self._tool_token = self._tool_token, None
         if tool_token is not None:
-            active_tool.reset(tool_token)
+            try:
+                active_tool.reset(tool_token)
+            except ValueError:  # exited in another context: that context keeps its own value
+                pass
         if token is not None:
             otel_context.detach(token)
 

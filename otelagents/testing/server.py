@@ -226,17 +226,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = reply.model or (body.get("model") if isinstance(body, dict) else None) or owner.default_model
         number, created = owner._next_id(), int(time.time())
+        streaming = not isinstance(body, dict) or body.get("stream") is True  # absent: not streaming, as OpenAI
         if path.endswith("/chat/completions"):
             options = body.get("stream_options") if isinstance(body, dict) else None
-            include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
+            include_usage = bool(isinstance(options, dict) and options.get("include_usage")) or not streaming
             rendered = chat_frames(reply, model, f"chatcmpl-{number:06d}", created, include_usage)
             garbage = garbage_frame(None)
         else:
             rendered = responses_frames(reply, model, f"resp_{number:06d}", created)
             garbage = garbage_frame("response.output_text.delta")
-            if isinstance(body, dict) and not body.get("stream"):
-                self._whole_response(rendered)  # a non-streaming call (the Agents SDK's Runner.run)
-                return
+        if not streaming:
+            self._whole(reply, path, rendered)  # a non-streaming call (the Agents SDK's Runner.run)
+            return
         self._stream(reply, rendered, garbage)
 
     def _html_page(self) -> None:
@@ -247,21 +248,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(page)
 
-    def _whole_response(self, rendered: Rendered) -> None:
-        """Answer a non-streaming Responses call with the response its stream would have ended with."""
-        last: Any = None
-        for frame in rendered.frames:
-            data = frame.data.split(b"data: ", 1)[-1]
-            try:
-                event = json.loads(data)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("response"), dict):
-                last = event["response"]
-        if last is None or last.get("status") != "completed":
-            self._json_error(500, "Scripted failure (non-streaming call)")
+    def _whole(self, reply: Reply, path: str, rendered: Rendered) -> None:
+        """A non-streaming request: the answer as one JSON body, after ``reply.ttft`` (500 for a failure)."""
+        from ._nonstream import chat_body, responses_body
+
+        body = chat_body(rendered) if path.endswith("/chat/completions") else responses_body(rendered)
+        if body is None:
+            self._json_error(500, reply.error_message or "Scripted failure (non-streaming call)")
             return
-        payload = json.dumps(last).encode()
+        if reply.ttft > 0:
+            self.server.owner._stopping.wait(reply.ttft)
+        payload = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -115,6 +115,8 @@ def to_metrics_data(snapshots: Iterable[MetricSnapshot], resource: Resource | No
 
 def _run_bounded(target: Callable[[], object], timeout_s: float, name: str) -> bool:
     """Run ``target`` on a daemon thread; True if it finished within ``timeout_s``."""
+    if timeout_s <= 0:
+        return False
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     thread.join(max(timeout_s, 0.0))
@@ -155,44 +157,65 @@ class OTLPMetricsBridge:
             self.export_now()
 
     def export_now(self, timeout_s: float = 10.0) -> bool:
-        """Export one snapshot now. Returns whether the exporter reported success; never raises."""
-        if not self._export_lock.acquire(timeout=max(timeout_s, 0.0)):
+        """Export one snapshot now, within ``timeout_s``. Returns whether the exporter reported success in
+        time; never raises. An exporter that ignores its timeout is abandoned (on its daemon thread)."""
+        if timeout_s <= 0:  # an exporter reads timeout_millis=0 as "its default" (10 s): never pass it
+            logger.warning("OTLP metrics export skipped: no time left")
+            return False
+        deadline = time.monotonic() + timeout_s
+        if not self._export_lock.acquire(timeout=timeout_s):
             logger.warning("OTLP metrics export skipped: the previous export is still running after %.1f s",
                            timeout_s)
             return False
+        outcome: list[bool] = []
+        if deadline - time.monotonic() <= 0:
+            self._export_lock.release()
+            return False
+
+        def export() -> None:
+            try:
+                outcome.append(self._export(max(deadline - time.monotonic(), 0.001)))
+            finally:
+                self._export_lock.release()
+
+        if not _run_bounded(export, deadline - time.monotonic(), "otelagents-otlp-export"):
+            logger.warning("OTLP metrics export did not finish within %.1f s; abandoned", timeout_s)
+            return False
+        return bool(outcome and outcome[0])
+
+    def _export(self, timeout_s: float) -> bool:
         try:
             data = to_metrics_data(self.engine.collect(), self.resource, self.scope_name, self.scope_version)
             result = self.exporter.export(data, timeout_millis=timeout_s * 1000)
         except Exception:  # an exporter bug must not kill the export thread or the caller
             logger.exception("OTLP metrics export raised; metrics from this interval are retried next time")
             return False
-        finally:
-            self._export_lock.release()
         if result is not MetricExportResult.SUCCESS:
             logger.warning("OTLP metrics export failed (%s); cumulative values are sent again next interval",
                            result)
             return False
         return True
 
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread, export a last time, then shut the exporter down; all within ``timeout_s``."""
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Stop the thread, export a last time, then shut the exporter down; all within ``timeout_s``.
+        Returns whether the last export succeeded and everything finished in time (True if already shut)."""
         with self._state_lock:
             if self._shutdown:
-                return
+                return True
             self._shutdown = True
         deadline = time.monotonic() + timeout_s
         self._stop.set()
         if self._thread is not None:
             self._thread.join(max(deadline - time.monotonic(), 0.0))
-        if not _run_bounded(lambda: self.export_now(max(deadline - time.monotonic(), 0.0)),
-                            deadline - time.monotonic(), "otelagents-otlp-final-export"):
-            logger.warning("OTLP metrics: final export did not finish within %.1f s; abandoned", timeout_s)
+        ok = self.export_now(deadline - time.monotonic())
 
         def close_exporter() -> None:
             try:
-                self.exporter.shutdown(timeout_millis=max(deadline - time.monotonic(), 0.0) * 1000)
+                self.exporter.shutdown(timeout_millis=max(deadline - time.monotonic(), 0.001) * 1000)
             except Exception:
                 logger.exception("OTLP metric exporter raised on shutdown")
 
         if not _run_bounded(close_exporter, max(deadline - time.monotonic(), 0.1), "otelagents-otlp-shutdown"):
             logger.warning("OTLP metric exporter did not shut down within %.1f s; abandoned", timeout_s)
+            ok = False
+        return ok

@@ -1,0 +1,136 @@
+"""One model call: the input filter, then the streamed call (or a custom model's own ``get_response``)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openai.types.responses import ResponseOutputItemDoneEvent
+
+from ._observing import observer_failed
+from .exceptions import ModelBehaviorError, UserError
+from .items import ModelResponse
+from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
+from .run_config import CallModelData, ModelInputData
+from .stream_events import RawResponsesStreamEvent
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .agent_output import AgentOutputSchema
+    from .handoffs import Handoff
+    from .model_settings import ModelSettings
+    from .run_config import RunConfig
+    from .run_context import RunContextWrapper
+    from .tool import FunctionTool
+
+_TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
+
+
+@dataclass
+class ModelRequest:
+    """Everything one call passes to the model."""
+
+    system_prompt: str | None
+    input_items: list[Any]
+    settings: ModelSettings
+    tools: list[FunctionTool]
+    output_schema: AgentOutputSchema | None
+    handoffs: list[Handoff]
+    tracing: ModelTracing
+    previous_response_id: str | None = None
+    conversation_id: str | None = None
+    prompt: Any = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.system_prompt, self.input_items, self.settings, self.tools, self.output_schema,
+                self.handoffs, self.tracing)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"previous_response_id": self.previous_response_id, "conversation_id": self.conversation_id,
+                "prompt": self.prompt}
+
+
+async def filter_model_input(
+    run_config: RunConfig, agent: Agent[Any], context: RunContextWrapper[Any], input_items: list[Any],
+    system_prompt: str | None,
+) -> ModelInputData:
+    """``RunConfig.call_model_input_filter`` applied (as in the SDK), or the input unchanged."""
+    chosen = run_config.call_model_input_filter
+    if chosen is None:
+        return ModelInputData(input=input_items, instructions=system_prompt)
+    data = CallModelData(model_data=ModelInputData(input=list(input_items), instructions=system_prompt),
+                         agent=agent, context=context.context)
+    updated = chosen(data)
+    if inspect.isawaitable(updated):
+        updated = await updated
+    if not isinstance(updated, ModelInputData):
+        raise UserError(
+            f"call_model_input_filter must return a ModelInputData instance, not {type(updated).__name__}"
+        )
+    return updated
+
+
+def uses_own_get_response(model: Model) -> bool:
+    """A model whose class implements ``get_response`` itself (not derived from its stream)."""
+    return type(model).get_response is not Model.get_response
+
+
+async def whole_response(model: Model, request: ModelRequest) -> ModelResponse:
+    """A non-streaming call through the model's own ``get_response`` (``Runner.run``, as in the SDK)."""
+    response = await model.get_response(*request.args(), **request.kwargs())
+    if not isinstance(response, ModelResponse):
+        raise UserError(f"{type(model).__name__}.get_response must return a ModelResponse, "
+                        f"not {type(response).__name__}")
+    return response
+
+
+async def stream_model(
+    model: Model, request: ModelRequest, call_obs: Any, emit: Callable[[Any], None]
+) -> ModelResponse:
+    """Stream the call, emitting raw events and feeding the observation; the final response."""
+    observe = call_obs.event
+    final = None
+    terminal = None
+    done_items: list[Any] = []
+    token = _request_sent.set(_isolated(call_obs.request_sent))
+    stream: AsyncIterator[Any] = model.stream_response(*request.args(), **request.kwargs())
+    try:
+        async for event in stream:
+            try:
+                observe(event)
+            except Exception as exc:
+                observer_failed("ModelCallObservation.event", exc)
+            emit(RawResponsesStreamEvent(data=event))
+            kind = event.type
+            if kind == "response.completed":
+                final = event.response
+            elif kind in _TERMINAL_FAILURES:
+                terminal = event
+            elif kind == "response.output_item.done":
+                assert isinstance(event, ResponseOutputItemDoneEvent)
+                done_items.append(event.item)
+    finally:
+        _request_sent.reset(token)
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if terminal is not None:
+        raise ModelBehaviorError(describe_terminal_event(terminal))
+    if final is None:
+        raise ModelBehaviorError("Model did not produce a final response!")
+    usage = Usage.from_response_usage(final.usage)
+    output = list(final.output) or done_items
+    return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final)
+
+
+def _isolated(callback: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
+        try:
+            callback()
+        except Exception as exc:
+            observer_failed("ModelCallObservation.request_sent", exc)
+
+    return call

@@ -1,0 +1,203 @@
+"""Where the plugin hooks into the SDK, and how it lets go.
+
+Each patch is optional: on an SDK version where a target is missing, the rest still works and one
+warning names what is not observed. Wrappers go through ``wrapt`` (signatures and ``inspect`` keep
+working) and are removed by ``unpatch_all``.
+
+* ``AgentRunner.run`` / ``AgentRunner.run_streamed`` (``Runner.run``, ``run_sync`` and ``run_streamed``
+  all go through them): one ``RunRecord`` per run, put in ``current_run`` for the run's tasks; the run
+  ends when ``run`` returns or raises, or when the streamed run's task is done;
+* ``RunResultStreaming.stream_events``: a consumer that stops iterating early is recorded
+  (``otelagents.consumer.left``); the SDK keeps the run going, and so do our spans;
+* ``run_loop.get_model``: each turn's model is wrapped in an ``ObservedModel``;
+* the guardrail runners and the function-tool runner: tell the processor the guardrail's kind and the
+  tool call's id, arguments and description.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
+
+import wrapt
+
+from otelagents.observer import Outcome, RunObserver
+
+from ._model import ObservedModel, _outcome_of
+from ._processor import guardrail_kind, tool_call_context
+from ._runs import RunRecord, current_run
+
+logger = logging.getLogger("otelagents.instrumentation.agents_sdk")
+
+_observer: RunObserver | None = None
+_streams: dict[int, RunRecord] = {}  # id(RunResultStreaming) -> its record, until the run ends
+_applied: list[tuple[Any, str, Any]] = []
+
+
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name)
+
+
+def _new_record(args: tuple[Any, ...], kwargs: dict[str, Any], streamed: bool) -> RunRecord | None:
+    observer = _observer
+    config = kwargs.get("run_config")
+    if observer is None or (config is not None and getattr(config, "tracing_disabled", False)):
+        return None
+    conversation_id = kwargs.get("conversation_id")
+    session = kwargs.get("session")
+    if not conversation_id and session is not None:
+        conversation_id = getattr(session, "session_id", None)
+    return RunRecord(observer, _arg(args, kwargs, 0, "starting_agent"), _arg(args, kwargs, 1, "input"), config,
+                     streamed, kwargs.get("max_turns"), str(conversation_id) if conversation_id else None)
+
+
+async def _run(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    record = _new_record(args, kwargs, streamed=False)
+    if record is None:
+        return await wrapped(*args, **kwargs)
+    token = current_run.set(record)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        record.end(_outcome_of(exc))
+        raise
+    finally:
+        current_run.reset(token)
+    record.end(Outcome(output=getattr(result, "final_output", None)))
+    return result
+
+
+def _run_streamed(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    record = _new_record(args, kwargs, streamed=True)
+    if record is None:
+        return wrapped(*args, **kwargs)
+    token = current_run.set(record)  # copied into the run's task when the SDK creates it
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        record.end(_outcome_of(exc))
+        raise
+    finally:
+        current_run.reset(token)
+    task = getattr(result, "run_loop_task", None)
+    if task is None:
+        record.end(Outcome())
+        return result
+    _streams[id(result)] = record
+    task.add_done_callback(partial(_streamed_run_done, record, result))
+    return result
+
+
+def _streamed_run_done(record: RunRecord, result: Any, task: asyncio.Task[Any]) -> None:
+    _streams.pop(id(result), None)
+    error: BaseException | None = None
+    if not task.cancelled():
+        error = task.exception() or getattr(result, "_stored_exception", None)
+    if task.cancelled() or getattr(result, "_cancel_mode", None) == "immediate":
+        outcome = Outcome(error=error, cancelled=True)
+    elif error is not None:
+        outcome = _outcome_of(error)
+    else:
+        outcome = Outcome(output=getattr(result, "final_output", None))
+    record.end(outcome)
+
+
+def _stream_events(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> Any:
+    stream = wrapped(*args, **kwargs)
+    record = _streams.get(id(instance))
+    if record is None:
+        return stream
+    return _watch_consumer(stream, instance, record)
+
+
+async def _watch_consumer(stream: Any, result: Any, record: RunRecord) -> AsyncIterator[Any]:
+    finished = False
+    try:
+        async for event in stream:
+            yield event
+        finished = True
+    finally:
+        if not finished and not result.is_complete:
+            record.mark_consumer_left()
+        await stream.aclose()
+
+
+def _get_model(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    model = wrapped(*args, **kwargs)
+    record = current_run.get()
+    if record is None or record.done or isinstance(model, ObservedModel):
+        return model
+    agent = _arg(args, kwargs, 0, "agent")
+    record.learn_agent(agent)
+    return ObservedModel(model, agent, record)
+
+
+def _guardrail(kind: str) -> Callable[..., Any]:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+        token = guardrail_kind.set(kind)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            guardrail_kind.reset(token)
+
+    return wrapper
+
+
+async def _run_single_tool(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+    token = tool_call_context.set((kwargs.get("func_tool"), kwargs.get("tool_call")))
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        tool_call_context.reset(token)
+
+
+PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
+    ("agents.run", "AgentRunner.run", _run),
+    ("agents.run", "AgentRunner.run_streamed", _run_streamed),
+    ("agents.result", "RunResultStreaming.stream_events", _stream_events),
+    ("agents.run_internal.run_loop", "get_model", _get_model),
+    ("agents.run_internal.guardrails", "run_single_input_guardrail", _guardrail("input")),
+    ("agents.run_internal.guardrails", "run_single_output_guardrail", _guardrail("output")),
+    ("agents.run_internal.tool_execution", "_FunctionToolBatchExecutor._run_single_tool", _run_single_tool),
+)
+
+
+def patch_all(observer: RunObserver) -> list[str]:
+    """Apply every patch whose target exists (once: a second call re-applies); returns the missing targets."""
+    global _observer
+    unpatch_all()
+    _observer = observer
+    missing: list[str] = []
+    for module_name, path, wrapper in PATCHES:
+        try:
+            module = importlib.import_module(module_name)
+            parent: Any = module
+            *owners, attribute = path.split(".")
+            for owner in owners:
+                parent = getattr(parent, owner)
+            original = vars(parent)[attribute] if isinstance(parent, type) else getattr(parent, attribute)
+            if not callable(getattr(parent, attribute, None)):
+                raise AttributeError(path)
+        except (ImportError, AttributeError, KeyError):
+            missing.append(f"{module_name}.{path}")
+            continue
+        wrapt.wrap_function_wrapper(parent, attribute, wrapper)
+        _applied.append((parent, attribute, original))
+    return missing
+
+
+def unpatch_all() -> None:
+    """Put every patched attribute back as it was."""
+    global _observer
+    _observer = None
+    while _applied:
+        parent, attribute, original = _applied.pop()
+        setattr(parent, attribute, original)
+    _streams.clear()

@@ -1,0 +1,302 @@
+"""The Agents SDK plugin on unmodified SDK applications: the real ``openai-agents`` 0.24 SDK, driven over
+real HTTP against the project's OpenAI-compatible server, on both APIs. Each scenario asserts the whole
+span tree and the metric counts the runner would report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    InputGuardrailTripwireTriggered,
+    RunConfig,
+    Runner,
+    SQLiteSession,
+    function_tool,
+    input_guardrail,
+)
+from pydantic import BaseModel
+
+from otelagents.telemetry import semconv as sc
+from otelagents.testing.server import Reply
+from tests.agents_sdk_helpers import APIS, SDKRig, assert_all_closed, drain, sdk, wait_run_done
+from tests.telemetry_helpers import bucket_of, counter_value, hist, one_trace, tree
+
+__all__ = ["sdk"]  # the fixture
+
+OK, ERR = "UNSET", "ERROR"
+
+
+@function_tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+@function_tool
+def get_time(city: str) -> str:
+    """The time in a city."""
+    return f"noon in {city}"
+
+
+def chat(children: list[Any] | None = None, status: str = OK, error: Any = None) -> Any:
+    return ("chat gpt-4.1", "CLIENT", status, error, children or [])
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_text(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.text("one two three four five", ttft=0.3))
+    agent = Agent(name="Joker", instructions="Be funny.", model=sdk.model(api), handoff_description="Jokes")
+    result = Runner.run_streamed(agent, "hi")
+    await drain(result)
+    await wait_run_done(result)
+    rig = sdk.rig
+    assert result.final_output == "one two three four five"
+    assert tree(rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Joker", "INTERNAL", OK, None, [chat()])])]
+    one_trace(rig.spans())
+    attrs = rig.span("chat gpt-4.1").attributes or {}
+    assert attrs[sc.GEN_AI_PROVIDER_NAME] == "openai"
+    assert attrs[sc.OPENAI_API_TYPE] == api
+    assert attrs[sc.SERVER_ADDRESS] == "127.0.0.1" and attrs[sc.SERVER_PORT] == sdk.server.port
+    assert attrs[sc.GEN_AI_REQUEST_STREAM] is True
+    assert attrs[sc.OTELAGENTS_OUTPUT_CHUNKS] == 5
+    assert attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert (rig.span("invoke_agent Joker").attributes or {})[sc.GEN_AI_AGENT_DESCRIPTION] == "Jokes"
+    labels = {sc.GEN_AI_AGENT_NAME: "Joker", sc.GEN_AI_REQUEST_MODEL: "gpt-4.1"}
+    assert hist(rig.engine, sc.METRIC_TIME_PER_OUTPUT_CHUNK, labels).count == 4  # chunks - 1
+    ttft = hist(rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN, labels)
+    assert ttft.count == 1
+    # The server waits 0.3 s before the first delta; the clock starts when the request leaves, so the
+    # value is at least the delay (its bucket or a later one on a loaded machine, never an earlier one).
+    assert bucket_of(ttft, ttft.sum) >= bucket_of(ttft, 0.3) and ttft.sum >= 0.3
+    assert hist(rig.engine, sc.METRIC_OPERATION_DURATION, labels).count == 1
+    if api == "responses":  # the SDK asks Chat Completions for usage only with include_usage=True
+        assert hist(rig.engine, sc.METRIC_OUTPUT_TOKENS_PER_SECOND, labels).count == 1
+        assert hist(rig.engine, sc.METRIC_TOKEN_USAGE, {sc.GEN_AI_TOKEN_TYPE: "output"}).sum == 5
+    assert hist(rig.engine, sc.METRIC_INVOKE_WORKFLOW_DURATION).count == 1
+    assert "response" in sdk.user_processor.ended or "generation" in sdk.user_processor.ended
+    assert_all_closed(rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_tool_then_answer(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Paris"}, "call_w1")]), Reply.text("Sunny in Paris"))
+    agent = Agent(name="Weather", model=sdk.model(api), tools=[get_weather])
+    result = Runner.run_streamed(agent, "weather?")
+    await drain(result)
+    await wait_run_done(result)
+    rig = sdk.rig
+    assert tree(rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Weather", "INTERNAL", OK, None, [
+            chat(), ("execute_tool get_weather", "INTERNAL", OK, None, []), chat()])])]
+    tool = rig.span("execute_tool get_weather").attributes or {}
+    assert tool[sc.GEN_AI_TOOL_CALL_ID] == "call_w1"
+    assert tool[sc.GEN_AI_TOOL_TYPE] == "function"
+    assert tool[sc.GEN_AI_TOOL_DESCRIPTION] == "The weather in a city."
+    assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in tool  # content off by default
+    chats = [s for s in rig.spans() if s.name == "chat gpt-4.1"]
+    assert [(s.attributes or {})[sc.GEN_AI_RESPONSE_FINISH_REASONS] for s in chats] == [("tool_calls",), ("stop",)]
+    assert hist(rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_NAME: "get_weather"}).count == 1
+    assert hist(rig.engine, sc.METRIC_OPERATION_DURATION).count == 2
+    assert_all_closed(rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_parallel_tools_are_siblings(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Oslo"}), ("get_time", {"city": "Oslo"})]),
+                   Reply.text("Cold at noon"))
+    agent = Agent(name="Both", model=sdk.model(api), tools=[get_weather, get_time])
+    result = Runner.run_streamed(agent, "both?")
+    await drain(result)
+    await wait_run_done(result)
+    [root] = tree(sdk.rig.spans())
+    [agent_node] = root[4]
+    names = sorted(child[0] for child in agent_node[4])
+    assert names == ["chat gpt-4.1", "chat gpt-4.1", "execute_tool get_time", "execute_tool get_weather"]
+    assert all(child[4] == [] and child[2] == OK for child in agent_node[4])
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_handoff(sdk: SDKRig, api: str) -> None:
+    billing = Agent(name="Billing", handoff_description="Handles invoices", model=sdk.model(api))
+    triage = Agent(name="Triage", model=sdk.model(api), handoffs=[billing])
+    sdk.server.add(Reply.handoff("transfer_to_billing"), Reply.text("Your invoice is paid"))
+    result = Runner.run_streamed(triage, "invoice?")
+    await drain(result)
+    await wait_run_done(result)
+    rig = sdk.rig
+    assert result.final_output == "Your invoice is paid"
+    assert tree(rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Triage", "INTERNAL", OK, None, [
+            chat(), ("execute_tool transfer_to_billing", "INTERNAL", OK, None, [])]),
+        ("invoke_agent Billing", "INTERNAL", OK, None, [chat()])])]
+    hand = rig.span("execute_tool transfer_to_billing").attributes or {}
+    assert hand[sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME] == "Triage"
+    assert hand[sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME] == "Billing"
+    assert (rig.span("invoke_agent Billing").attributes or {})[sc.GEN_AI_AGENT_DESCRIPTION] == "Handles invoices"
+    assert counter_value(rig.engine, sc.METRIC_HANDOFFS, {sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME: "Billing"}) == 1
+    assert_all_closed(rig)
+
+
+class Forecast(BaseModel):
+    city: str
+    celsius: int
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_structured_output(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.json({"city": "Paris", "celsius": 21}))
+    agent = Agent(name="Forecaster", model=sdk.model(api), output_type=Forecast)
+    result = Runner.run_streamed(agent, "forecast")
+    await drain(result)
+    await wait_run_done(result)
+    assert result.final_output == Forecast(city="Paris", celsius=21)
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Forecaster", "INTERNAL", OK, None, [chat()])])]
+    assert (sdk.rig.span("chat gpt-4.1").attributes or {})[sc.GEN_AI_OUTPUT_TYPE] == "json"
+    assert_all_closed(sdk.rig)
+
+
+@input_guardrail
+async def no_math(ctx: Any, agent: Any, input: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info="math", tripwire_triggered="math" in str(input))
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_input_guardrail_tripwire(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.text("I will not do math", ttft=0.5))
+    agent = Agent(name="Tutor", model=sdk.model(api), input_guardrails=[no_math])
+    result = Runner.run_streamed(agent, "do my math homework")
+    with pytest.raises(InputGuardrailTripwireTriggered):
+        await drain(result)
+    await wait_run_done(result)
+    rig = sdk.rig
+    guard = rig.span("run_guardrail no_math")
+    attrs = guard.attributes or {}
+    assert guard.status.status_code.name == ERR
+    assert attrs[sc.ERROR_TYPE] == "tripwire_triggered"
+    assert attrs[sc.OTELAGENTS_GUARDRAIL_KIND] == "input"
+    assert attrs[sc.OTELAGENTS_GUARDRAIL_TRIGGERED] is True
+    agent_span = rig.span("invoke_agent Tutor")
+    assert guard.parent is not None and guard.parent.span_id == agent_span.context.span_id
+    root = rig.span("invoke_workflow Agent workflow")
+    assert (root.attributes or {})[sc.ERROR_TYPE] == "InputGuardrailTripwireTriggered"
+    assert (agent_span.attributes or {})[sc.ERROR_TYPE] == "InputGuardrailTripwireTriggered"
+    assert counter_value(rig.engine, sc.METRIC_ERRORS, {sc.GEN_AI_OPERATION_NAME: "run_guardrail"}) == 1
+    assert_all_closed(rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_input_guardrail_that_passes(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.text("Hello"))
+    agent = Agent(name="Tutor", model=sdk.model(api), input_guardrails=[no_math])
+    result = await Runner.run(agent, "hello")
+    assert result.final_output == "Hello"
+    [root] = tree(sdk.rig.spans())
+    [agent_node] = root[4]
+    assert sorted(child[:4] for child in agent_node[4]) == [
+        ("chat gpt-4.1", "CLIENT", OK, None), ("run_guardrail no_math", "INTERNAL", OK, None)]
+    assert (sdk.rig.span("run_guardrail no_math").attributes or {})[sc.OTELAGENTS_GUARDRAIL_TRIGGERED] is False
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_agent_as_tool_nests_under_execute_tool(sdk: SDKRig, api: str) -> None:
+    translator = Agent(name="Translator", model=sdk.model(api))
+    boss = Agent(name="Boss", model=sdk.model(api),
+                 tools=[translator.as_tool(tool_name="translate", tool_description="Translate text")])
+    sdk.server.add(Reply.tool_calls([("translate", {"input": "hello"})]), Reply.text("bonjour"),
+                   Reply.text("It is bonjour"))
+    result = Runner.run_streamed(boss, "translate hello")
+    await drain(result)
+    await wait_run_done(result)
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Boss", "INTERNAL", OK, None, [
+            chat(),
+            ("execute_tool translate", "INTERNAL", OK, None, [
+                ("invoke_agent Translator", "INTERNAL", OK, None, [chat()])]),
+            chat()])])]
+    assert hist(sdk.rig.engine, sc.METRIC_INVOKE_WORKFLOW_DURATION).count == 1
+    assert hist(sdk.rig.engine, sc.METRIC_INVOKE_AGENT_DURATION, {sc.GEN_AI_AGENT_NAME: "Translator"}).count == 1
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_session_sets_the_conversation_id(sdk: SDKRig, api: str) -> None:
+    session = SQLiteSession("conversation-42")
+    agent = Agent(name="Chatty", model=sdk.model(api))
+    sdk.server.add(Reply.text("first"), Reply.text("second"))
+    for text in ("one", "two"):
+        result = Runner.run_streamed(agent, text, session=session)
+        await drain(result)
+        await wait_run_done(result)
+    spans = sdk.rig.spans()
+    assert len(spans) == 6
+    assert {(s.attributes or {}).get(sc.GEN_AI_CONVERSATION_ID) for s in spans} == {"conversation-42"}
+    assert len({s.context.trace_id for s in spans}) == 2
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_model_failure_after_retries(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(*[Reply(http_status=500, error_message="boom")] * 3)
+    agent = Agent(name="Fails", model=sdk.model(api))
+    result = Runner.run_streamed(agent, "hi")
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - the openai client's own error class
+        await drain(result)
+    await wait_run_done(result)
+    error = type(raised.value).__qualname__
+    assert error == "InternalServerError"
+    assert len(sdk.server.requests) == 3  # the client's two retries
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", ERR, error, [
+        ("invoke_agent Fails", "INTERNAL", ERR, error, [chat(status=ERR, error=error)])])]
+    assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: error}).count == 1
+    assert counter_value(sdk.rig.engine, sc.METRIC_ERRORS, {sc.GEN_AI_OPERATION_NAME: "chat"}) == 1
+    assert points_none(sdk.rig, sc.METRIC_TIME_TO_FIRST_CHUNK)
+    assert_all_closed(sdk.rig)
+
+
+def points_none(rig: Any, name: str) -> bool:
+    return all(not snap.points for snap in rig.engine.collect() if snap.name == name)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_non_streamed_run_and_run_sync_share_the_shape(sdk: SDKRig, api: str) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Rome"})]), Reply.text("Warm"))
+    agent = Agent(name="Plain", model=sdk.model(api), tools=[get_weather])
+    result = await Runner.run(agent, "weather")
+    assert result.final_output == "Warm"
+    expected = [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Plain", "INTERNAL", OK, None, [
+            chat(), ("execute_tool get_weather", "INTERNAL", OK, None, []), chat()])])]
+    assert tree(sdk.rig.spans()) == expected
+    chats = [s for s in sdk.rig.spans() if s.name == "chat gpt-4.1"]
+    assert all(sc.GEN_AI_REQUEST_STREAM not in (s.attributes or {}) for s in chats)  # the SDK does not stream
+    assert points_none(sdk.rig, sc.METRIC_TIME_TO_FIRST_CHUNK)
+    assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION).count == 2
+    assert_all_closed(sdk.rig)
+
+
+def test_run_sync(sdk: SDKRig) -> None:
+    sdk.server.add(Reply.text("Synced"))
+    agent = Agent(name="Sync", model=sdk.model("responses"))
+    assert Runner.run_sync(agent, "hi").final_output == "Synced"
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Sync", "INTERNAL", OK, None, [chat()])])]
+    assert_all_closed(sdk.rig)
+
+
+async def test_tracing_disabled_for_a_run_is_followed(sdk: SDKRig) -> None:
+    sdk.server.add(Reply.text("quiet"), Reply.text("loud"))
+    agent = Agent(name="Quiet", model=sdk.model("responses"))
+    result = Runner.run_streamed(agent, "hi", run_config=RunConfig(tracing_disabled=True))
+    await drain(result)
+    await wait_run_done(result)
+    assert sdk.rig.spans() == []
+    await Runner.run(agent, "hi", run_config=RunConfig(workflow_name="Loud flow", group_id="g-1"))
+    root = sdk.rig.span("invoke_workflow Loud flow")
+    assert (root.attributes or {})[sc.GEN_AI_CONVERSATION_ID] == "g-1"
