@@ -62,7 +62,7 @@ class Floor:
 
 
 class Ours:
-    """otelagents, with ``observers`` on every run (``[]``: no observer at all)."""
+    """otelagents, with ``observers`` on every run (``[]``: telemetry disabled, ``tracing_disabled=True``)."""
 
     def __init__(self, key: str, label: str, base_url: str, observers: list[Any], api: str = "responses") -> None:
         import otelagents
@@ -81,7 +81,9 @@ class Ours:
 
     async def run(self) -> int:
         count = 0
-        result = self.runner.run_streamed(self.agent, PROMPT, run_config=self.run_config(observers=self.observers))
+        # No observer: telemetry disabled for the run (else the default observer would trace it).
+        config = self.run_config(observers=self.observers, tracing_disabled=not self.observers)
+        result = self.runner.run_streamed(self.agent, PROMPT, run_config=config)
         async for _event in result.stream_events():
             count += 1
         return count

@@ -7,6 +7,7 @@ telemetry fail tests rather than hide; ``OTELAGENTS_STRICT_OBSERVERS=0`` or ``=1
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,7 +57,61 @@ def remove_run_observer(observer: RunObserver) -> None:
 
 
 def get_run_observers() -> list[RunObserver]:
-    return list(_global_observers)
+    """Every observer that sees each run, besides ``RunConfig.observers``: the telemetry slot, then the rest."""
+    slot = telemetry_observer()
+    return list(_global_observers) if slot is None or slot in _global_observers else [slot, *_global_observers]
+
+
+# --- the telemetry slot -------------------------------------------------------------------------------
+# One process-wide observer stands for "otelagents' telemetry". Until someone fills it, it holds the
+# default observer (GenAI spans and metrics through the global OpenTelemetry providers), loaded by name on
+# the first run so that this module, and the run loop, never import OpenTelemetry themselves.
+# ``otelagents.telemetry.instrument()`` / ``setup()`` put their own ``Telemetry`` in the slot (replacing the
+# default: a run is observed once); ``uninstrument()`` / ``disable()`` empty it.
+
+DEFAULT_TELEMETRY = "otelagents.telemetry._default:DEFAULT_TELEMETRY"
+_UNLOADED: Any = object()
+_telemetry_slot: RunObserver | None = _UNLOADED
+
+
+def set_telemetry_observer(observer: RunObserver | None) -> RunObserver | None:
+    """Put ``observer`` in the telemetry slot (``None``: no telemetry); returns what was there."""
+    global _telemetry_slot
+    if observer is not None and not isinstance(observer, RunObserver):
+        raise TypeError(f"expected a RunObserver or None, got {type(observer).__name__}")
+    previous = telemetry_observer()
+    _telemetry_slot = observer
+    return previous
+
+
+def reset_telemetry_observer() -> None:
+    """Put the default observer back in the telemetry slot (it is loaded again on the next run)."""
+    global _telemetry_slot
+    _telemetry_slot = _UNLOADED
+
+
+def telemetry_observer() -> RunObserver | None:
+    """What the telemetry slot holds now (the default observer unless replaced or emptied)."""
+    global _telemetry_slot
+    if _telemetry_slot is _UNLOADED:
+        module, _, name = DEFAULT_TELEMETRY.partition(":")
+        try:
+            _telemetry_slot = getattr(importlib.import_module(module), name)
+        except ImportError as exc:  # OpenTelemetry not importable: runs go on, untraced
+            logger.warning("otelagents' default telemetry could not be loaded (%r); runs are not traced", exc)
+            _telemetry_slot = None
+    return _telemetry_slot
+
+
+def run_observers(per_run: Sequence[RunObserver]) -> list[RunObserver]:
+    """The observers of one run: global ones, then ``per_run``; each object once, whatever the path."""
+    seen: set[int] = set()
+    unique: list[RunObserver] = []
+    for observer in (*get_run_observers(), *per_run):
+        if id(observer) not in seen:
+            seen.add(id(observer))
+            unique.append(observer)
+    return unique
 
 
 def strict_observers() -> bool:

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from ._error_handling import check_error_handlers
-from ._observing import get_run_observers, safe_call, start_run_observation
+from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
 from ._session import SessionRun, check_session
 from .agent import Agent
@@ -209,7 +209,7 @@ async def _drive(
         session_run = SessionRun(session, config.session_settings, config.session_input_callback)
         result.input = await session_run.prepare(result.input)
         observation = start_run_observation(
-            get_run_observers() + list(config.observers),
+            run_observers(config.observers),
             RunInfo(
                 starting_agent=result.current_agent, input=result.input, run_config=config,
                 max_turns=result.max_turns, streamed=streamed,

@@ -194,3 +194,19 @@ async def test_a_hanging_stream_puts_the_stalled_alert_in_pending_before_it_ends
             await asyncio.wait_for(task, 10)
         await asyncio.to_thread(prom.wait_until, f"{stalled} == 0", 30.0)
     await rig.client.close()
+
+
+@pytest.mark.timeout(60)
+async def test_two_telemetry_objects_on_one_engine_count_their_streams_together(
+        served: tuple[OpenAICompatServer, MetricsEngine, MetricsServer]) -> None:
+    server, engine, metrics = served
+    first = Rig(server, Telemetry(TracerProvider(), metrics=engine), "responses")
+    second = Rig(server, Telemetry(TracerProvider(), metrics=engine), "responses")
+    assert first.telemetry.streams is second.telemetry.streams
+    server.add(Reply.text("one", ttft=1.0), Reply.text("two", ttft=1.0))
+    (_, one), (_, two) = first.start(), second.start()
+    await wait_for(lambda: gauges(metrics.url)[sc.METRIC_STREAMS_OPEN] == 2.0)
+    await asyncio.wait_for(asyncio.gather(one, two), 20)
+    assert gauges(metrics.url)[sc.METRIC_STREAMS_OPEN] == 0.0
+    await first.client.close()
+    await second.client.close()

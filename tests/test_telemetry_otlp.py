@@ -288,7 +288,8 @@ def test_instrument_registers_once_and_uninstrument_removes() -> None:
 
 def test_public_api_is_lazy_and_exact() -> None:
     assert sorted(otelagents.telemetry.__all__) == [
-        "MetricsEngine", "OTelAPISink", "Telemetry", "TelemetryHandle", "instrument", "setup", "uninstrument"]
+        "MetricsEngine", "OTelAPISink", "Telemetry", "TelemetryHandle", "active_telemetry", "disable", "instrument",
+        "setup", "uninstrument"]
     code = "import sys, otelagents.telemetry; print(any(m.startswith('opentelemetry') for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)

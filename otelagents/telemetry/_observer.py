@@ -44,7 +44,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, TracerProvider, set_span_in_context
 
 from otelagents import __version__
-from otelagents._observing import add_run_observer, remove_run_observer
+from otelagents._observing import remove_run_observer, set_telemetry_observer, telemetry_observer
 from otelagents.agent import Agent
 from otelagents.observer import (
     NOOP_RUN,
@@ -66,7 +66,8 @@ from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env
 from otelagents.telemetry._guardrail_spans import GuardrailTelemetry
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
-from otelagents.telemetry._open_streams import OpenStreams
+from otelagents.telemetry._open_streams import open_streams_for
+from otelagents.telemetry._providers import global_sink, sink_for
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
 from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry, active_tool
@@ -82,8 +83,12 @@ class Telemetry(RunObserver):
     """Observes runs: spans through ``tracer_provider``, metrics into ``metrics`` or ``meter_provider``.
 
     ``tracer_provider``: default, the global one (a no-op until the application configures an SDK).
-    ``metrics``: a ``MetricsEngine`` (the fast path ``setup()`` uses) or any object of the same shape;
-    default, an ``OTelAPISink`` over ``meter_provider`` (default, the global one).
+    ``metrics``: a ``MetricsEngine`` (the fast path ``setup()`` uses) or any object of the same shape.
+    Default: ``meter_provider`` (default, the global one) gets the metrics. An SDK ``MeterProvider`` gets
+    them aggregated by otelagents' engine, collected by each of its readers (one engine per provider, so
+    every ``Telemetry`` on it counts a run once); another API implementation gets one API call per value
+    (``OTelAPISink``); while the global provider is not set yet, values are dropped, as with the API's
+    proxy, until it is.
     ``capture_content``: ``None`` follows the environment and ``RunConfig.trace_include_sensitive_data``;
     ``True`` always captures; ``False`` never does. ``content_max_length``: characters per content value.
     ``stall_threshold_s``: an output-chunk gap longer than this counts as a stall.
@@ -107,21 +112,30 @@ class Telemetry(RunObserver):
             raise ValueError(f"capture_content must be True, False or None (follow the environment), "
                              f"not {capture_content!r}")
         self.tracer = trace.get_tracer(sc.SCOPE_NAME, __version__, tracer_provider=tracer_provider)
+        # Until the application sets a global meter provider, record into a placeholder and look again at
+        # each run (as the API's proxy provider would): then switch to that provider's engine.
+        self._follow_global_meter = False
+        self.stall_threshold_s = float(stall_threshold_s)
         if metrics is None:
-            from otelagents.telemetry._metrics import OTelAPISink
+            metrics, self._follow_global_meter = (sink_for(meter_provider) if meter_provider is not None
+                                                  else global_sink())
+        self._use_sink(metrics)
+        self.capture_content = capture_content
+        self.content_max_length = content_max_length
 
-            metrics = OTelAPISink(meter_provider)
+    def _use_sink(self, metrics: MetricsSink) -> None:
         self.metrics = metrics
         self.instruments = Instruments(metrics)
         self.instruments.set_info(__version__)
-        self.capture_content = capture_content
-        self.content_max_length = content_max_length
-        self.stall_threshold_s = float(stall_threshold_s)
-        self.streams = OpenStreams(metrics, self.stall_threshold_s)
+        self.streams = open_streams_for(metrics)
 
     def run_started(self, run: RunInfo) -> RunObservation:
         if run.run_config.tracing_disabled:
             return NOOP_RUN
+        if self._follow_global_meter:
+            metrics, self._follow_global_meter = global_sink()
+            if not self._follow_global_meter:
+                self._use_sink(metrics)
         return RunTelemetry(self, run, self._capture(run))
 
     def _capture(self, run: RunInfo) -> bool:
@@ -292,54 +306,63 @@ class AgentTelemetry(AgentObservation):
 
 
 # --- global registration ------------------------------------------------------------------------------
+# The process-wide telemetry observer lives in the run loop's telemetry slot (``otelagents._observing``):
+# the default observer (``_default``) until ``instrument()`` or ``setup()`` puts a ``Telemetry`` there.
 
 _lock = threading.Lock()
-_installed: Telemetry | None = None
 
 
 def instrument(**kwargs: Any) -> Telemetry:
-    """Observe every run with a ``Telemetry(**kwargs)``; idempotent (a second call returns the first one).
+    """Observe every run with a ``Telemetry(**kwargs)``, in place of the default; idempotent.
 
-    Uses the global tracer and meter providers unless given others. Call ``uninstrument()`` first to
-    change the settings.
+    A second call returns the first one. Uses the global tracer and meter providers unless given others
+    (on the same SDK meter provider the default observer's metrics carry on: one engine per provider).
+    Call ``uninstrument()`` first to change the settings.
     """
-    global _installed
     with _lock:
-        if _installed is not None:
+        current = installed()
+        if current is not None:
             if kwargs:
                 logger.warning("otelagents.telemetry.instrument() was already called; the new arguments are "
                                "ignored. Call uninstrument() first to change them.")
-            return _installed
+            return current
         telemetry = Telemetry(**kwargs)
-        add_run_observer(telemetry)
-        _installed = telemetry
+        set_telemetry_observer(telemetry)
         return telemetry
 
 
 def install(telemetry: Telemetry) -> Telemetry:
-    """Make ``telemetry`` the globally registered observer, replacing an earlier one."""
-    global _installed
+    """Make ``telemetry`` the process-wide observer, replacing the default or an earlier one."""
     with _lock:
-        if _installed is not None and _installed is not telemetry:
-            remove_run_observer(_installed)
-        add_run_observer(telemetry)
-        _installed = telemetry
+        set_telemetry_observer(telemetry)
         return telemetry
 
 
 def uninstrument(telemetry: Telemetry | None = None) -> None:
-    """Stop observing runs globally (only ``telemetry``, if given and registered). Idempotent."""
-    global _installed
+    """Stop observing runs process-wide, the default observer included. Idempotent.
+
+    With ``telemetry``: only if it is the registered one (it is also removed from ``add_run_observer``'s
+    list if it was added there).
+    """
     with _lock:
-        current = _installed
-        if current is None or (telemetry is not None and telemetry is not current):
-            if telemetry is not None:
-                remove_run_observer(telemetry)
-            return
-        remove_run_observer(current)
-        _installed = None
+        if telemetry is not None:
+            remove_run_observer(telemetry)
+            if telemetry_observer() is not telemetry:
+                return
+        set_telemetry_observer(None)
+
+
+def disable() -> None:
+    """Turn otelagents' telemetry off for every run of this process (the default observer included).
+
+    ``instrument()`` or ``setup()`` turn it on again. Per run: ``RunConfig(tracing_disabled=True)``;
+    from the environment: ``OTEL_SDK_DISABLED=true`` or ``otelagents`` in
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``.
+    """
+    uninstrument()
 
 
 def installed() -> Telemetry | None:
-    """The globally registered ``Telemetry``, if any."""
-    return _installed
+    """The ``Telemetry`` registered by ``instrument()`` / ``setup()`` / ``install()``, if any."""
+    current = telemetry_observer()
+    return current if isinstance(current, Telemetry) else None

@@ -12,11 +12,16 @@ hot path appends its timestamp), so nothing is added per chunk. The gauges are c
 With the ``MetricsEngine`` (``setup()``'s path, which serves ``/metrics``) the gauges are computed when the
 engine is collected, so a stall shows in the first scrape after it passes the threshold. Other sinks (the
 OpenTelemetry-API sink) get the gauges set whenever a stream opens or ends.
+
+One registry per sink (``open_streams_for``): several ``Telemetry`` objects recording into one engine (the
+default telemetry and an application's own, on the same provider) share it, so neither overwrites the
+other's gauges. Each stream brings its own stall threshold.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from time import perf_counter
@@ -31,14 +36,16 @@ MAX_LABEL_SETS = 1000  # label sets remembered so their gauges can go back to 0;
 class OpenStream(Protocol):
     stream_key: AttrItems
 
+    @property
+    def stall_threshold_s(self) -> float: ...
+
     def last_output(self) -> float:
         """``perf_counter()`` of the last output chunk, or 0.0 before the first one."""
         ...
 
 
 class OpenStreams:
-    def __init__(self, sink: Any, stall_threshold_s: float) -> None:
-        self.stall_threshold_s = stall_threshold_s
+    def __init__(self, sink: Any) -> None:
         self._open_gauge = sink.gauge(sc.METRIC_STREAMS_OPEN)
         self._stalled_gauge = sink.gauge(sc.METRIC_STREAMS_STALLED)
         self._lock = threading.Lock()
@@ -73,7 +80,7 @@ class OpenStreams:
         for stream in streams:
             opened[stream.stream_key] += 1
             last = stream.last_output()
-            if last and now - last > self.stall_threshold_s:
+            if last and now - last > stream.stall_threshold_s:
                 stalled[stream.stream_key] += 1
         return opened, stalled
 
@@ -89,3 +96,19 @@ class OpenStreams:
         if len(keys) > MAX_LABEL_SETS:  # every idle one was just set to 0: forget them
             with self._lock:
                 self._keys = {key: None for key in self._keys if key in opened}
+
+
+_registries: weakref.WeakKeyDictionary[Any, OpenStreams] = weakref.WeakKeyDictionary()
+_registries_lock = threading.Lock()
+
+
+def open_streams_for(sink: Any) -> OpenStreams:
+    """The registry of open streams recording into ``sink`` (made on first use, shared afterwards)."""
+    with _registries_lock:
+        try:
+            found = _registries.get(sink)
+        except TypeError:  # a sink that cannot be weakly referenced gets a registry of its own
+            return OpenStreams(sink)
+        if found is None:
+            found = _registries[sink] = OpenStreams(sink)
+        return found

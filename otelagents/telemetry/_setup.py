@@ -13,7 +13,8 @@ What it builds:
   provider, unless the application already set one: then that one is used and left alone;
 * a ``MetricsEngine`` served on ``/metrics`` (``prometheus=True``; host and port from the arguments, else
   ``OTEL_EXPORTER_PROMETHEUS_HOST`` / ``_PORT``, else 127.0.0.1:9464) and pushed over OTLP when an endpoint
-  is configured (every ``metrics_interval_s``, else ``OTEL_METRIC_EXPORT_INTERVAL`` ms, else 60 s);
+  is configured (every ``metrics_interval_s``, else ``OTEL_METRIC_EXPORT_INTERVAL`` ms, else 60 s). When the
+  application already set an SDK ``MeterProvider``, its readers collect the same engine;
 * a ``Telemetry`` observer over both, registered for every run (``instrument=True``).
 
 OTLP is configured only when ``otlp_endpoint`` is given or ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or the
@@ -36,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,6 +45,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 from otelagents.telemetry._export import CountingBatchSpanProcessor, LossCounter, SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
+from otelagents.telemetry._metrics.sdk_bridge import engine_for
 from otelagents.telemetry._observer import Telemetry, install, uninstrument
 from otelagents.telemetry._otlp_config import (
     env_value,
@@ -249,7 +252,8 @@ def setup(
         trace_endpoint = resolve_endpoint("traces", otlp_endpoint, trace_protocol)
         metric_endpoint = resolve_endpoint("metrics", otlp_endpoint, metric_protocol)
         interval_s = _interval(metrics_interval_s)
-        engine = MetricsEngine()
+        # An application's own SDK MeterProvider also collects what /metrics serves (one engine per provider).
+        engine = engine_for(otel_metrics.get_meter_provider()) or MetricsEngine()
         server = None
         if prometheus:
             host, port = _prometheus_address(prometheus_host, prometheus_port)

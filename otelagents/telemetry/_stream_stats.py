@@ -130,6 +130,7 @@ class ModelCallTelemetry(ModelCallObservation):
         "_sent",
         "_span",
         "_started",
+        "_streams",
         "_terminal",
         "stream_key",
     )
@@ -161,10 +162,15 @@ class ModelCallTelemetry(ModelCallObservation):
         run.track(self)
         run.stack.push(self, span)
         self.stream_key = _stream_key(call)
-        run.telemetry.streams.opened(self)
+        self._streams = run.telemetry.streams
+        self._streams.opened(self)
         agent.model_call_seen(call)
         self._started = perf_counter()
         self._sent = 0.0
+
+    @property
+    def stall_threshold_s(self) -> float:
+        return self._run.stall_threshold_s
 
     def last_output(self) -> float:
         """When the last output chunk arrived (``perf_counter``), 0.0 before the first; read by the gauges."""
@@ -206,7 +212,7 @@ class ModelCallTelemetry(ModelCallObservation):
         self._done = True
         now = perf_counter()
         run, span, call = self._run, self._span, self._call
-        run.telemetry.streams.closed(self)
+        self._streams.closed(self)
         run.stack.pop(self)
         run.untrack(self)
         terminal = self._terminal

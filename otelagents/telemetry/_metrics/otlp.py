@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry.sdk.metrics._internal.exemplar import Exemplar as SDKExemplar
 from opentelemetry.sdk.metrics.export import (
@@ -55,7 +55,7 @@ def _exemplar(sample: ExemplarSample) -> SDKExemplar:
                        trace_id=sample.trace_id)
 
 
-def _histogram(snap: MetricSnapshot) -> Histogram | None:
+def _histogram(snap: MetricSnapshot, temporality: AggregationTemporality) -> Histogram | None:
     points = []
     for p in snap.points:
         if not isinstance(p, HistogramPoint) or p.count == 0:  # OTLP points exist once measured
@@ -66,7 +66,7 @@ def _histogram(snap: MetricSnapshot) -> Histogram | None:
             bucket_counts=list(p.bucket_counts), explicit_bounds=[float(b) for b in p.bounds],
             min=p.min, max=p.max, exemplars=[_exemplar(e) for e in p.exemplars if e is not None],
         ))
-    return Histogram(data_points=points, aggregation_temporality=_CUMULATIVE) if points else None
+    return Histogram(data_points=points, aggregation_temporality=temporality) if points else None
 
 
 def _number_points(snap: MetricSnapshot, with_start: bool) -> list[NumberDataPoint]:
@@ -81,27 +81,34 @@ def _number_points(snap: MetricSnapshot, with_start: bool) -> list[NumberDataPoi
     ]
 
 
-def _sum(snap: MetricSnapshot) -> Sum | None:
+def _sum(snap: MetricSnapshot, temporality: AggregationTemporality) -> Sum | None:
     points = _number_points(snap, with_start=True)
-    return Sum(data_points=points, aggregation_temporality=_CUMULATIVE, is_monotonic=True) if points else None
+    return Sum(data_points=points, aggregation_temporality=temporality, is_monotonic=True) if points else None
 
 
-def _gauge(snap: MetricSnapshot) -> Gauge | None:
+def _gauge(snap: MetricSnapshot, temporality: AggregationTemporality) -> Gauge | None:
     points = _number_points(snap, with_start=False)
     return Gauge(data_points=points) if points else None
 
 
-_CONVERTERS: dict[str, Callable[[MetricSnapshot], Histogram | Sum | Gauge | None]] = {
+_CONVERTERS: dict[str, Callable[[MetricSnapshot, AggregationTemporality], Histogram | Sum | Gauge | None]] = {
     "histogram": _histogram, "counter": _sum, "gauge": _gauge,
 }
 
 
 def to_metrics_data(snapshots: Iterable[MetricSnapshot], resource: Resource | None = None,
-                    scope_name: str = "otelagents", scope_version: str = "0.1.0") -> MetricsData:
-    """Convert engine snapshots to SDK ``MetricsData`` (one resource, one scope; empty metrics left out)."""
+                    scope_name: str = "otelagents", scope_version: str = "0.1.0",
+                    temporality: Mapping[str, bool] | None = None) -> MetricsData:
+    """Convert engine snapshots to SDK ``MetricsData`` (one resource, one scope; empty metrics left out).
+
+    ``temporality``: per kind (``"histogram"``, ``"counter"``), whether the points are deltas (the
+    snapshots must then hold deltas); cumulative otherwise.
+    """
+    delta = temporality or {}
     metrics = []
     for snap in snapshots:
-        data = _CONVERTERS[snap.kind](snap)
+        kind_temporality = AggregationTemporality.DELTA if delta.get(snap.kind) else _CUMULATIVE
+        data = _CONVERTERS[snap.kind](snap, kind_temporality)
         if data is not None:
             metrics.append(Metric(name=snap.spec.name, description=snap.spec.description,
                                   unit=snap.spec.unit, data=data))
