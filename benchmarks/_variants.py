@@ -3,7 +3,10 @@
 * ``floor``: ``httpx`` + ``json.loads`` of every ``data:`` line of the same SSE stream (no objects, no run);
 * ``ours_off`` / ``ours_full``: ``otelagents.Runner.run_streamed`` with no observer / with full telemetry;
 * ``sdk_off`` / ``sdk_otel``: the openai-agents SDK's ``Runner.run_streamed`` with tracing off / with an
-  OpenTelemetry instrumentation (OpenInference's ``OpenAIAgentsInstrumentor``) over the same tracer provider.
+  OpenTelemetry instrumentation (OpenInference's ``OpenAIAgentsInstrumentor``) over the same tracer provider;
+* ``sdk_plugin``: the same SDK runs with otelagents' plugin (``otelagents.instrumentation.OpenAIAgentsInstrumentor``)
+  reporting into the same full telemetry as ``ours_full``; it is instrumented only while its own rounds run
+  (``enter``/``exit``), so no other row pays for it and it pays for no other instrumentation.
 
 Every agent reader counts the events ``async for event in result.stream_events()`` delivers. Each variant
 keeps one client (one keep-alive connection) for all its runs, with the same settings for both libraries.
@@ -114,6 +117,32 @@ class SDK:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+class SDKPlugin(SDK):
+    """The SDK with otelagents' plugin into ``telemetry``, instrumented only between ``enter`` and ``exit``."""
+
+    def __init__(self, key: str, label: str, base_url: str, telemetry: Any) -> None:
+        super().__init__(key, label, base_url, tracing=True)
+        from otelagents.instrumentation import OpenAIAgentsInstrumentor
+
+        self.telemetry = telemetry
+        self.instrumentor = OpenAIAgentsInstrumentor()
+        self.saved: list[Any] = []
+
+    def enter(self) -> None:
+        import agents
+
+        multi = getattr(agents.tracing.get_trace_provider(), "_multi_processor", None)
+        self.saved = list(getattr(multi, "_processors", ()))
+        agents.set_trace_processors([])  # no other processor (OpenInference, OpenAI's exporter) in this row
+        self.instrumentor.instrument(telemetry=self.telemetry)
+
+    def exit(self) -> None:
+        import agents
+
+        self.instrumentor.uninstrument()
+        agents.set_trace_processors(self.saved)
 
 
 class SDKInstrumentation:

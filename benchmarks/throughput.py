@@ -1,4 +1,4 @@
-"""Streamed events/s for one long answer, five readers side by side (see ``_variants``).
+"""Streamed events/s for one long answer, six readers side by side (see ``_variants``).
 
 Method: one warm-up run of each variant, then ``rounds`` rounds; in each round every variant is measured
 in turn (A B C D E, A B C D E, ...), each measurement being ``repeat`` consecutive runs (events / wall time
@@ -23,17 +23,19 @@ from benchmarks._variants import (
     Floor,
     Ours,
     SDKInstrumentation,
+    SDKPlugin,
     Variant,
     missing,
 )
 
-ORDER = ("floor", "ours_off", "ours_full", "sdk_off", "sdk_otel")
+ORDER = ("floor", "ours_off", "ours_full", "sdk_off", "sdk_otel", "sdk_plugin")
 LABELS = {
     "floor": "raw floor (httpx + json.loads)",
     "ours_off": "otelagents, telemetry off",
     "ours_full": "otelagents, full telemetry",
     "sdk_off": "openai-agents SDK, tracing off",
     "sdk_otel": "openai-agents SDK + OpenInference OTel",
+    "sdk_plugin": "openai-agents SDK + otelagents plugin",
 }
 
 
@@ -97,9 +99,10 @@ def _variants(base_url: str, full: FullTelemetry, result: ThroughputResult) -> t
     why = missing("agents")
     if why is not None:
         reason = f"openai-agents not importable: {why}; pip install '{SDK_PACKAGE}' (bench extra)"
-        result.skipped["sdk_off"] = result.skipped["sdk_otel"] = reason
+        result.skipped["sdk_off"] = result.skipped["sdk_otel"] = result.skipped["sdk_plugin"] = reason
         return variants, cleanups
     variants.append(SDK("sdk_off", LABELS["sdk_off"], base_url, tracing=False))
+    variants.append(SDKPlugin("sdk_plugin", LABELS["sdk_plugin"], base_url, full.telemetry))
     why = missing("openinference.instrumentation.openai_agents")
     if why is not None:
         result.skipped["sdk_otel"] = f"OpenInference not importable: {why}; pip install '{OTEL_PACKAGE}' (bench extra)"
@@ -116,10 +119,35 @@ def _variants(base_url: str, full: FullTelemetry, result: ThroughputResult) -> t
 async def _measure(variant: Variant, repeat: int) -> Sample:
     gc.collect()
     events = 0
-    cpu, start = time.process_time(), time.perf_counter()
-    for _ in range(repeat):
-        events += await variant.run()
-    return Sample(events, time.perf_counter() - start, time.process_time() - cpu)
+    _enter(variant)
+    try:
+        cpu, start = time.process_time(), time.perf_counter()
+        for _ in range(repeat):
+            events += await variant.run()
+        return Sample(events, time.perf_counter() - start, time.process_time() - cpu)
+    finally:
+        _exit(variant)
+
+
+def _enter(variant: Variant) -> None:
+    """Switch on what only this variant uses (the SDK plugin), outside the timing."""
+    enter = getattr(variant, "enter", None)
+    if enter is not None:
+        enter()
+
+
+def _exit(variant: Variant) -> None:
+    exit_ = getattr(variant, "exit", None)
+    if exit_ is not None:
+        exit_()
+
+
+async def _warm_up(variant: Variant) -> None:
+    _enter(variant)
+    try:
+        await variant.run()  # imports, connection, first-use caches
+    finally:
+        _exit(variant)
 
 
 async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rounds: int, repeat: int,
@@ -129,7 +157,7 @@ async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rou
     variants, cleanups = _variants(base_url, full, result)
     try:
         for variant in variants:
-            await variant.run()  # warm-up: imports, connection, first-use caches
+            await _warm_up(variant)
             result.samples[variant.key] = []
         for round_number in range(rounds):
             for variant in variants:

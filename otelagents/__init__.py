@@ -4,6 +4,7 @@ Code written for ``from agents import ...`` runs with ``from otelagents import .
 ``otelagents.telemetry`` and is off until you turn it on; importing this package has no side effects.
 """
 
+from ._agent_tool import AgentToolStreamEvent
 from ._observing import add_run_observer, get_run_observers, remove_run_observer
 from .agent import Agent, StopAtTools, ToolsToFinalOutputFunction, ToolsToFinalOutputResult
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
@@ -97,6 +98,7 @@ __all__ = [
     "AgentObservation",
     "AgentOutputSchema",
     "AgentOutputSchemaBase",
+    "AgentToolStreamEvent",
     "AgentUpdatedStreamEvent",
     "AgentsException",
     "FunctionTool",

@@ -14,11 +14,15 @@ from .exceptions import UserError
 from .handoffs import Handoff
 from .model_settings import ModelSettings
 from .run_context import RunContextWrapper, TContext
-from .tool import FunctionTool, FunctionToolResult
+from .tool import FunctionTool, FunctionToolResult, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
+    from ._agent_tool import AgentToolStreamEvent
     from .guardrail import InputGuardrail, OutputGuardrail
+    from .lifecycle import RunHooks
+    from .memory.session import Session
     from .models.interface import Model
+    from .run_config import RunConfig
 
 
 @dataclass
@@ -92,6 +96,38 @@ class Agent(Generic[TContext]):
     def clone(self, **changes: Any) -> Agent[TContext]:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+    def as_tool(
+        self,
+        tool_name: str | None,
+        tool_description: str | None,
+        custom_output_extractor: Callable[[Any], Awaitable[str]] | None = None,
+        is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True,
+        on_stream: Callable[[AgentToolStreamEvent], Any] | None = None,
+        run_config: RunConfig | dict[str, Any] | None = None,
+        max_turns: int | None = None,
+        hooks: RunHooks[TContext] | None = None,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        session: Session | None = None,
+        failure_error_function: ToolErrorFunction | None = default_tool_error_function,
+        needs_approval: Any = False,
+        parameters: type[Any] | None = None,
+        input_builder: Any = None,
+        include_input_schema: bool = False,
+        on_stream_max_pending_events: int | None = 1024,
+    ) -> FunctionTool:
+        """This agent as a tool other agents can call: a nested run on the ``input`` the model writes, whose
+        final output (or ``custom_output_extractor(result)``) is the tool's output. ``on_stream`` receives the
+        nested run's events. Human approval and structured input (``needs_approval``, ``parameters``,
+        ``input_builder``) raise ``UserError``."""
+        from ._agent_tool import agent_as_tool
+
+        return agent_as_tool(
+            self, tool_name, tool_description, custom_output_extractor, is_enabled, on_stream, run_config,
+            max_turns, hooks, previous_response_id, conversation_id, session, failure_error_function,
+            needs_approval, parameters, input_builder, include_input_schema, on_stream_max_pending_events,
+        )
 
     async def get_system_prompt(self, ctx: RunContextWrapper[TContext]) -> str | None:
         """The instructions for this turn (a callable is invoked every turn)."""

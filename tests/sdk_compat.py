@@ -91,8 +91,9 @@ _CHAT_ITEM_KEYS = frozenset(("role", "type", "call_id", "name", "arguments", "ou
 def chat_shape(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: chat_shape(v) for k, v in value.items() if k in _CHAT_ITEM_KEYS}
-    if isinstance(value, list):
-        return [chat_shape(v) for v in value]
+    if isinstance(value, list):  # items, or event signatures (of a nested run)
+        return [chat_shape(v) for v in value if not (isinstance(v, tuple) and v[:1] == ("raw",)
+                                                     and v[1] in CHAT_EXTRA_RAW)]
     return value
 
 

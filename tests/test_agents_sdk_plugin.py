@@ -178,7 +178,7 @@ async def test_input_guardrail_tripwire(sdk: SDKRig, api: str) -> None:
     guard = rig.span("run_guardrail no_math")
     attrs = guard.attributes or {}
     assert guard.status.status_code.name == ERR
-    assert attrs[sc.ERROR_TYPE] == "tripwire_triggered"
+    assert attrs[sc.ERROR_TYPE] == "InputGuardrailTripwireTriggered"
     assert attrs[sc.OTELAGENTS_GUARDRAIL_KIND] == "input"
     assert attrs[sc.OTELAGENTS_GUARDRAIL_TRIGGERED] is True
     agent_span = rig.span("invoke_agent Tutor")

@@ -24,15 +24,18 @@ FIGURES = [
     "events/s, otelagents, full telemetry",
     "events/s, openai-agents SDK, tracing off",
     "events/s, openai-agents SDK + OpenInference OTel",
+    "events/s, openai-agents SDK + otelagents plugin",
     "ratio ours full / SDK tracing off",
     "ratio ours full / SDK + OTel",
     "ratio ours off / SDK tracing off",
     "ratio full / off (ours) (",
+    "ratio SDK + otelagents plugin / SDK tracing off, events per CPU second",
     "ratio full / off (ours), events per CPU second",
     "ratio ours off / floor",
     "ratio ours full / floor",
     "µs per chunk, ours: full - off",
     "µs per chunk, SDK: OTel - tracing off",
+    "µs per chunk, SDK: otelagents plugin - tracing off",
     "µs per event() call, hot path alone",
     "time to first token abs error, median / max (ms)",
     "mean chunk gap abs error, median / max (ms)",
@@ -48,7 +51,9 @@ FIGURES = [
     "chunk gap: series per label set",
 ]
 # Rows that depend on the optional openai-agents SDK (the `bench` extra); all others need only otelagents.
-SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7)} | {"µs per chunk, SDK: OTel - tracing off"}
+SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7, 8)} | {
+    "µs per chunk, SDK: OTel - tracing off", "µs per chunk, SDK: otelagents plugin - tracing off",
+    "ratio SDK + otelagents plugin / SDK tracing off, events per CPU second"}
 
 
 def _rows(stdout: str) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ import pytest
 
 from otelagents.testing.server import Reply
 
-from .sdk_compat import Outcome, run_both, stream
+from .sdk_compat import Outcome, run_both, signature, stream
 
 pytest.importorskip("agents", reason="the Agents SDK is installed by the test extra")
 
@@ -82,3 +82,104 @@ async def test_session_continuation_over_three_runs(api: str) -> None:
     assert got == expected
     assert [o.final_output for o in got[:3]] == ["one", "two", "three"]
     assert len(got[3].extra["stored"]) == 8
+
+
+AGENT_TOOL_REPLIES = [Reply.tool_calls([("translate", {"input": "hello"})]), Reply.text("hola", chunks=1),
+                      Reply.text("It is hola.")]
+
+
+async def agent_as_tool(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """An orchestrator calls a translator agent as a tool; the nested run's answer is the tool output."""
+    nested: list[tuple[str, ...]] = []
+
+    def on_stream(payload: Any) -> None:
+        nested.append(signature(payload["event"]))
+
+    translator = lib.Agent(name="Translator", model=model, instructions="Translate to Spanish.")
+    orchestrator = lib.Agent(name="Orchestrator", model=model, tools=[
+        translator.as_tool(tool_name="translate", tool_description="Translate text", on_stream=on_stream),
+    ])
+    result = lib.Runner.run_streamed(orchestrator, "Say hello in Spanish")
+    outcome = await stream(result)
+    outcome.extra = {
+        "tool_outputs": [item.output for item in result.new_items if item.type == "tool_call_output_item"],
+        "nested_events": nested,
+    }
+    return [outcome]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_agent_as_tool(api: str) -> None:
+    expected, got = await run_both(agent_as_tool, AGENT_TOOL_REPLIES, api)
+    assert got == expected
+    assert got[0].final_output == "It is hola." and got[0].extra["tool_outputs"] == ["hola"]
+
+
+HANDOFF_REPLIES = [Reply.tool_calls([("lookup", {"q": "order 7"})]), Reply.handoff("transfer_to_billing"),
+                   Reply.text("Your refund is on its way.")]
+
+
+async def handoff_with_input_filter(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """Triage looks something up, then hands off; the filter drops the tool items from the next input."""
+    seen_by_billing: list[Any] = []
+
+    @lib.function_tool
+    def lookup(q: str) -> str:
+        return f"record for {q}"
+
+    def drop_tools(data: Any) -> Any:
+        keep = tuple(item for item in data.pre_handoff_items if item.type == "message_output_item")
+        return data.clone(pre_handoff_items=keep, new_items=())
+
+    class Hooks(lib.RunHooks):  # type: ignore[name-defined,misc]
+        async def on_llm_start(self, context: Any, agent: Any, system_prompt: Any, input_items: Any) -> None:
+            if agent.name == "Billing":
+                seen_by_billing.append([item.get("type", item.get("role")) for item in input_items])
+
+    billing = lib.Agent(name="Billing", model=model)
+    triage = lib.Agent(name="Triage", model=model, tools=[lookup],
+                       handoffs=[lib.handoff(billing, input_filter=drop_tools)])
+    result = lib.Runner.run_streamed(triage, "I want a refund", hooks=Hooks())
+    outcome = await stream(result)
+    outcome.extra = {"billing_input": seen_by_billing, "last_agent": result.last_agent.name,
+                     "new_items": [item.type for item in result.new_items]}
+    return [outcome]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_handoff_with_input_filter(api: str) -> None:
+    expected, got = await run_both(handoff_with_input_filter, HANDOFF_REPLIES, api)
+    assert got == expected
+    assert got[0].extra["billing_input"] == [["user"]]
+
+
+CANCEL_REPLIES = [Reply.tool_calls([("lookup", {"q": "a"})]), Reply.text("never requested")]
+
+
+async def after_turn_cancel(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """cancel("after_turn") at the first tool call: the turn (its tool included) finishes, no turn follows."""
+    ran: list[str] = []
+
+    @lib.function_tool
+    def lookup(q: str) -> str:
+        ran.append(q)
+        return f"record for {q}"
+
+    agent = lib.Agent(name="Worker", model=model, tools=[lookup])
+    result = lib.Runner.run_streamed(agent, "go")
+
+    def on_event(event: Any) -> None:
+        if event.type == "run_item_stream_event" and event.name == "tool_called":
+            result.cancel(mode="after_turn")
+
+    outcome = await stream(result, on_event=on_event)
+    outcome.extra = {"ran": ran, "new_items": [item.type for item in result.new_items],
+                     "is_complete": result.is_complete}
+    return [outcome]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_after_turn_cancel(api: str) -> None:
+    expected, got = await run_both(after_turn_cancel, CANCEL_REPLIES, api)
+    assert got == expected
+    assert got[0].extra["ran"] == ["a"] and got[0].final_output is None

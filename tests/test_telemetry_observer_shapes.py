@@ -76,7 +76,8 @@ class Tripped(Exception):
     pass
 
 
-@pytest.mark.parametrize(("error", "expected"), [(None, "tripwire_triggered"), (Tripped("no"), "Tripped")])
+@pytest.mark.parametrize(("error", "expected"), [(None, "ToolOutputGuardrailTripwireTriggered"),
+                                                 (Tripped("no"), "Tripped")])
 def test_a_tripwire_is_an_error_and_counted(rig: Rig, error: BaseException | None, expected: str) -> None:
     run = rig.telemetry.run_started(run_info())
     agent = run.agent_started(AGENT, 1)
@@ -94,6 +95,15 @@ def test_a_tripwire_is_an_error_and_counted(rig: Rig, error: BaseException | Non
     assert counter_value(rig.engine, sc.METRIC_ERRORS, {sc.GEN_AI_OPERATION_NAME: "run_guardrail",
                                                         sc.ERROR_TYPE: expected}) == 1
     assert not rig.tracker.open and not rig.tracker.ended_twice
+
+
+def test_a_tripwire_of_unknown_kind_is_named_generically(rig: Rig) -> None:
+    run = rig.telemetry.run_started(run_info())
+    agent = run.agent_started(AGENT, 1)
+    agent.guardrail_started(GuardrailInfo(AGENT, "custom", "unknown")).ended(OK, triggered=True)
+    agent.ended(OK)
+    run.ended(OK)
+    assert (rig.span("run_guardrail custom").attributes or {})[sc.ERROR_TYPE] == "tripwire_triggered"
 
 
 def test_a_failing_guardrail_is_an_error_without_trigger(rig: Rig) -> None:

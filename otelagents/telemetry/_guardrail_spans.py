@@ -4,7 +4,8 @@ The GenAI conventions define no guardrail span yet; the names follow the open pr
 (semantic-conventions-genai PR #427): operation ``run_guardrail``, kind INTERNAL, a child of what it
 guards (the agent segment; a tool guardrail carries the tool's ``gen_ai.tool.name``). A tripwire that
 fires is a failure of the guarded operation: status ERROR, ``error.type`` the tripwire exception's class
-(``tripwire_triggered`` when there is none) and ``otelagents.guardrail.triggered=true``. A check that
+(when none is given, the name the SDKs give it, e.g. ``InputGuardrailTripwireTriggered``; for an unknown
+kind ``tripwire_triggered``) and ``otelagents.guardrail.triggered=true``. A check that
 passes ends OK with ``otelagents.guardrail.triggered=false``. Tripwires and guardrail failures are counted
 in ``otelagents.errors`` with ``gen_ai.operation.name=run_guardrail``.
 """
@@ -21,6 +22,14 @@ from otelagents.telemetry._spans import end_span, exemplar_of
 
 if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry
+
+
+_TRIPWIRE_ERRORS = {
+    "input": "InputGuardrailTripwireTriggered",
+    "output": "OutputGuardrailTripwireTriggered",
+    "tool_input": "ToolInputGuardrailTripwireTriggered",
+    "tool_output": "ToolOutputGuardrailTripwireTriggered",
+}
 
 
 class GuardrailTelemetry(GuardrailObservation):
@@ -53,8 +62,8 @@ class GuardrailTelemetry(GuardrailObservation):
         if span.is_recording():
             span.set_attribute(sc.OTELAGENTS_GUARDRAIL_TRIGGERED, bool(triggered))
         error: str | None
-        if triggered and outcome.ok:  # a tripwire with no exception to name
-            error = sc.ERROR_TYPE_TRIPWIRE
+        if triggered and outcome.ok:  # a tripwire with no exception to name: the SDKs' exception name
+            error = _TRIPWIRE_ERRORS.get(self.info.kind, sc.ERROR_TYPE_TRIPWIRE)
             if span.is_recording():
                 span.set_attribute(sc.ERROR_TYPE, error)
                 span.set_status(Status(StatusCode.ERROR, error))

@@ -345,7 +345,7 @@ OTELAGENTS_GUARDRAIL_NAME: Final = "otelagents.guardrail.name"
 # "input", "output", "tool_input" or "tool_output".
 OTELAGENTS_GUARDRAIL_KIND: Final = "otelagents.guardrail.kind"
 OTELAGENTS_GUARDRAIL_TRIGGERED: Final = "otelagents.guardrail.triggered"
-# error.type of a guardrail span whose tripwire fired without an exception to name.
+# error.type of a guardrail span of unknown kind whose tripwire fired without an exception to name.
 ERROR_TYPE_TRIPWIRE: Final = "tripwire_triggered"
 
 # gen_ai.tool.type values besides "function": MCP and hosted tools act outside the application.

@@ -210,6 +210,14 @@ class MetricsServer:
         server.server_close()
         thread.join(timeout=1.0)
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: let go of the parent's server without waiting for its loop (which runs only in
+        the parent). Closes the child's copy of the listening socket; the parent keeps serving."""
+        self._lock = threading.Lock()
+        server, self._server, self._thread = self._server, None, None
+        if server is not None:
+            server.socket.close()
+
     def __enter__(self) -> Self:
         return self.start()
 

@@ -1,0 +1,127 @@
+"""``Agent.as_tool``: a nested run inside a tool call, over both APIs and the real HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from otelagents import Agent, MaxTurnsExceeded, ModelBehaviorError, RunConfig, Runner, UserError
+from otelagents.telemetry import semconv as sc
+from otelagents.testing.server import OpenAICompatServer, Reply
+from tests.telemetry_helpers import make_rig, tree
+
+from .runner_helpers import call_turn, collect, text_turn
+from .sdk_compat import make_model, ours
+
+APIS = ["responses", "chat_completions"]
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAICompatServer]:
+    with OpenAICompatServer() as srv:
+        yield srv
+
+
+def agents(model: Any, **as_tool: Any) -> tuple[Agent[Any], Agent[Any]]:
+    translator = Agent(name="Spanish Translator", model=model, instructions="Translate to Spanish.")
+    tool = translator.as_tool(tool_name=as_tool.pop("tool_name", "translate"),
+                              tool_description="Translate text", **as_tool)
+    return translator, Agent(name="Orchestrator", model=model, tools=[tool])
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_the_nested_run_answers_the_tool_call(api: str, server: OpenAICompatServer) -> None:
+    server.add(Reply.tool_calls([("translate", {"input": "hello"})]), Reply.text("hola", chunks=1),
+               Reply.text("It is hola.", chunks=3))
+    _, orchestrator = agents(make_model(ours(), api, server))
+    result = Runner.run_streamed(orchestrator, "Say hello in Spanish")
+    events = await collect(result)
+    assert [e for e in events if e[0] != "raw"] == [
+        ("agent", "Orchestrator"), ("item", "tool_called", "tool_call_item"),
+        ("item", "tool_output", "tool_call_output_item"), ("item", "message_output_created", "message_output_item"),
+    ]
+    if api == "responses":
+        # the test server sends a call's arguments in two deltas
+        call = call_turn(1)
+        call.insert(3, ("raw", "response.function_call_arguments.delta"))
+        assert [e for e in events if e[0] == "raw"] == call + text_turn(3)
+    assert result.final_output == "It is hola."
+    assert [i.output for i in result.new_items if i.type == "tool_call_output_item"] == ["hola"]
+    nested = server.requests[1].body
+    if api == "responses":
+        assert nested["instructions"] == "Translate to Spanish."
+        assert nested["input"] == [{"content": "hello", "role": "user"}]
+    else:
+        assert nested["messages"] == [{"role": "system", "content": "Translate to Spanish."},
+                                      {"role": "user", "content": "hello"}]
+
+
+async def test_on_stream_custom_extractor_and_nested_settings(server: OpenAICompatServer) -> None:
+    server.add(Reply.tool_calls([("translate", {"input": "hi"})]), Reply.text("hola"), Reply.text("done"))
+    seen: list[Any] = []
+
+    async def extract(result: Any) -> str:
+        return f"[{result.last_agent.name}] {result.final_output}"
+
+    async def on_stream(payload: Any) -> None:
+        seen.append((payload["agent"].name, payload["event"].type, payload["tool_call"].call_id))
+
+    translator, orchestrator = agents(make_model(ours(), "responses", server), custom_output_extractor=extract,
+                                      on_stream=on_stream, max_turns=1)
+    result = await Runner.run(orchestrator, "go")
+    assert [i.output for i in result.new_items if i.type == "tool_call_output_item"] == ["[Spanish Translator] hola"]
+    assert seen[0] == ("Spanish Translator", "agent_updated_stream_event", "call_1_translate")
+    assert seen[-1][1] == "run_item_stream_event" and {s[2] for s in seen} == {"call_1_translate"}
+
+
+async def test_a_failing_nested_run_is_reported_to_the_model_or_raised(server: OpenAICompatServer) -> None:
+    """The nested agent calls a tool it lacks (reported to it, from the outer run's config), then runs out
+    of turns (max_turns=1): the caller's model is told, or with failure_error_function=None the run fails."""
+    config = RunConfig(tool_not_found_behavior="return_error_to_model")
+    server.add(Reply.tool_calls([("translate", {"input": "x"})]), Reply.tool_calls([("translate", {"input": "y"})]),
+               Reply.text("recovered"))
+    _, orchestrator = agents(make_model(ours(), "responses", server), max_turns=1)
+    result = await Runner.run(orchestrator, "go", run_config=config)
+    assert result.final_output == "recovered"
+    assert [i.output for i in result.new_items if i.type == "tool_call_output_item"] == [
+        "An error occurred while running the tool. Please try again."]
+    server.add(Reply.tool_calls([("translate", {"input": "x"})]), Reply.tool_calls([("translate", {"input": "y"})]))
+    _, strict = agents(make_model(ours(), "responses", server), max_turns=1, failure_error_function=None)
+    with pytest.raises(MaxTurnsExceeded, match=r"Max turns \(1\) exceeded"):
+        await Runner.run(strict, "go", run_config=config)
+
+
+async def test_bad_tool_input_is_the_models_fault(server: OpenAICompatServer) -> None:
+    server.add(Reply.tool_calls([("translate", {"text": "no input key"})]))
+    _, orchestrator = agents(make_model(ours(), "responses", server), failure_error_function=None)
+    with pytest.raises(ModelBehaviorError, match="Invalid JSON input for tool translate"):
+        await Runner.run(orchestrator, "go")
+
+
+def test_the_tool_matches_the_sdks_and_refuses_what_it_cannot_do() -> None:
+    agents_sdk = pytest.importorskip("agents")
+    theirs = agents_sdk.Agent(name="Spanish Translator").as_tool(tool_name=None, tool_description=None)
+    mine = Agent(name="Spanish Translator").as_tool(tool_name=None, tool_description=None)
+    assert (mine.name, mine.description, mine.params_json_schema, mine.strict_json_schema) == (
+        theirs.name, theirs.description, theirs.params_json_schema, theirs.strict_json_schema)
+    for option in ({"needs_approval": True}, {"input_builder": print}, {"include_input_schema": True}):
+        with pytest.raises(UserError, match="not supported by otelagents.*Agents SDK and the otelagents plugin"):
+            Agent(name="a").as_tool("t", "d", **option)
+    with pytest.raises(UserError, match="on_stream must be callable"):
+        Agent(name="a").as_tool("t", "d", None, True, RunConfig())  # type: ignore[arg-type]
+
+
+async def test_the_nested_run_is_traced_under_execute_tool(server: OpenAICompatServer) -> None:
+    rig = make_rig()
+    server.add(Reply.tool_calls([("translate", {"input": "hello"})]), Reply.text("hola"), Reply.text("done"))
+    _, orchestrator = agents(make_model(ours(), "responses", server))
+    await Runner.run(orchestrator, "go", run_config=rig.config())
+    [workflow] = tree(rig.spans())
+    [outer] = [n for n in workflow[4] if n[0] == "invoke_agent Orchestrator"]
+    [tool] = [n for n in outer[4] if n[0] == "execute_tool translate"]
+    assert [n[0] for n in tool[4]] == ["invoke_agent Spanish Translator"]
+    assert [n[0] for n in tool[4][0][4]] == ["chat gpt-test"]
+    assert len({s.context.trace_id for s in rig.spans()}) == 1
+    assert sc.GEN_AI_OPERATION_NAME in (rig.span("invoke_agent Spanish Translator").attributes or {})
