@@ -63,9 +63,10 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import AgentHookContext, RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
+from .tool_context import ToolContext
 from .usage import Usage
 
 __version__ = "0.1.0"

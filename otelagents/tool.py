@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from .exceptions import AgentsException, ModelBehaviorError, UserError
 from .function_schema import function_schema
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
+from .tool_context import ToolContext
 
 logger = logging.getLogger("otelagents")
 

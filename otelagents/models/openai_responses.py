@@ -102,9 +102,10 @@ def build_responses_body(
 class OpenAIResponsesModel(Model):
     """A model served by the Responses API of ``openai_client`` (any OpenAI-compatible base URL)."""
 
-    def __init__(self, model: str, openai_client: openai.AsyncOpenAI) -> None:
+    def __init__(self, model: str, openai_client: openai.AsyncOpenAI, *, model_is_explicit: bool = True) -> None:
         self.model = model
         self._client = openai_client
+        self._model_is_explicit = model_is_explicit  # the SDK's flag: False when the name is a default
 
     def describe(self) -> ModelInfo:
         return describe_client(self._client, self.model, "responses")
