@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .model_settings import ModelSettings
     from .run_config import RunConfig
     from .run_context import RunContextWrapper
-    from .tool import FunctionTool
+    from .tool import Tool
 
 _TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
 
@@ -36,7 +36,7 @@ class ModelRequest:
     system_prompt: str | None
     input_items: list[Any]
     settings: ModelSettings
-    tools: list[FunctionTool]
+    tools: list[Tool]
     output_schema: AgentOutputSchema | None
     handoffs: list[Handoff]
     tracing: ModelTracing

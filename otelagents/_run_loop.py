@@ -23,6 +23,7 @@ from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import output_schema_for, tool_use_decision
 from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
+from ._hosted_tools import HOSTED_CALL_TYPES
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
 from ._session import SessionRun
@@ -67,7 +68,7 @@ from .result import RunResultStreaming
 from .run_config import RunConfig
 from .run_context import AgentHookContext
 from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
-from .tool import FunctionTool
+from .tool import FunctionTool, Tool
 
 _ITEM_EVENT_NAMES = {
     "message_output_item": "message_output_created",
@@ -254,10 +255,10 @@ class RunLoop:
         return turn
 
     def _classify(
-        self, agent: Agent[Any], response: ModelResponse, tools: list[FunctionTool], handoffs: list[Handoff]
+        self, agent: Agent[Any], response: ModelResponse, tools: list[Tool], handoffs: list[Handoff]
     ) -> _Turn:
         turn = _Turn(response=response)
-        tool_map = {tool.name: tool for tool in tools}
+        tool_map = {tool.name: tool for tool in tools if isinstance(tool, FunctionTool)}
         handoff_map = {h.tool_name: h for h in handoffs}
         for raw in response.output:
             if isinstance(raw, ResponseOutputMessage):
@@ -265,6 +266,8 @@ class RunLoop:
                 turn.model_items.append(MessageOutputItem(agent=agent, raw_item=raw))
             elif isinstance(raw, ResponseReasoningItem):
                 turn.model_items.append(ReasoningItem(agent=agent, raw_item=raw))
+            elif isinstance(raw, HOSTED_CALL_TYPES):  # run by the server: nothing for us to execute
+                turn.model_items.append(ToolCallItem(agent=agent, raw_item=raw))
             elif isinstance(raw, ResponseFunctionToolCall):
                 if raw.name in handoff_map:
                     turn.model_items.append(HandoffCallItem(agent=agent, raw_item=raw))

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from openai.types.responses import (
+    ResponseCodeInterpreterToolCall,
+    ResponseFileSearchToolCall,
     ResponseFunctionToolCall,
+    ResponseFunctionWebSearch,
     ResponseOutputItem,
     ResponseOutputMessage,
     ResponseOutputRefusal,
     ResponseOutputText,
     ResponseReasoningItem,
 )
+from openai.types.responses.response_output_item import ImageGenerationCall
 from pydantic import BaseModel
 
 from .exceptions import ModelBehaviorError
@@ -24,6 +28,9 @@ from .usage import Usage
 if TYPE_CHECKING:
     from .agent import Agent
 
+# The output items of the hosted tools' calls (web search, file search, code interpreter, image generation).
+HostedToolCall = Union[ResponseFileSearchToolCall, ResponseFunctionWebSearch, ResponseCodeInterpreterToolCall,
+                       ImageGenerationCall]
 TResponseInputItem = Any  # a Responses input item: a dict (or an ``openai`` model with ``model_dump``)
 TResponseOutputItem = ResponseOutputItem
 
@@ -78,9 +85,9 @@ class MessageOutputItem(_RunItemBase):
 
 @dataclass
 class ToolCallItem(_RunItemBase):
-    """A tool call the model asked for."""
+    """A tool call the model asked for (a function call, or a hosted tool's call the server ran)."""
 
-    raw_item: ResponseFunctionToolCall
+    raw_item: ResponseFunctionToolCall | HostedToolCall
     type: Literal["tool_call_item"] = "tool_call_item"
     description: str | None = None  # the tool's description, when known
     title: str | None = None  # a short display label, when known

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff
     from ..items import TResponseInputItem
     from ..model_settings import ModelSettings
-    from ..tool import FunctionTool
+    from ..tool import Tool
 
 _SIMPLE_SETTINGS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens", "metadata",
                     "store", "verbosity")
@@ -44,7 +44,7 @@ def build_chat_body(
     system_instructions: str | None,
     input: str | list[TResponseInputItem],
     settings: ModelSettings,
-    tools: list[FunctionTool],
+    tools: list[Tool],
     output_schema: AgentOutputSchema | None,
     handoffs: list[Handoff],
 ) -> dict[str, Any]:
@@ -113,7 +113,7 @@ class OpenAIChatCompletionsModel(Model):
         system_instructions: str | None,
         input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         output_schema: AgentOutputSchema | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
