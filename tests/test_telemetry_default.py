@@ -140,7 +140,11 @@ def test_delta_reader_gets_each_collection_s_increments() -> None:
         (handoffs,) = collection[sc.METRIC_HANDOFFS]
         assert [p["value"] for p in handoffs["points"]] == [1]
     assert len(report["collections"]) == 2
-    assert report["metrics"] == {sc.METRIC_INFO: report["metrics"][sc.METRIC_INFO]}  # nothing new since
+    # Nothing new since: only the gauges report again (their current value; no stream is open now).
+    assert sc.METRIC_INFO in report["metrics"]
+    assert set(report["metrics"]) <= {sc.METRIC_INFO, sc.METRIC_STREAMS_OPEN, sc.METRIC_STREAMS_STALLED}
+    for name in (sc.METRIC_STREAMS_OPEN, sc.METRIC_STREAMS_STALLED):
+        assert all(p["value"] == 0 for m in report["metrics"].get(name, []) for p in m["points"])
 
 
 def prom_sample(family: Any, name: str, labels: dict[str, str], le: str | None = None) -> float:
