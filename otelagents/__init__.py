@@ -63,9 +63,20 @@ from .observer import (
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import RunConfig
-from .run_context import AgentHookContext, RunContextWrapper, ToolContext
+from .run_context import AgentHookContext, RunContextWrapper
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
-from .tool import FunctionTool, FunctionToolResult, Tool, default_tool_error_function, function_tool
+from .tool import (
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionTool,
+    FunctionToolResult,
+    ImageGenerationTool,
+    Tool,
+    WebSearchTool,
+    default_tool_error_function,
+    function_tool,
+)
+from .tool_context import ToolContext
 from .usage import Usage
 
 __version__ = "0.1.0"
@@ -101,6 +112,8 @@ __all__ = [
     "AgentToolStreamEvent",
     "AgentUpdatedStreamEvent",
     "AgentsException",
+    "CodeInterpreterTool",
+    "FileSearchTool",
     "FunctionTool",
     "FunctionToolResult",
     "GuardrailFunctionOutput",
@@ -113,6 +126,7 @@ __all__ = [
     "HandoffInputFilter",
     "HandoffObservation",
     "HandoffOutputItem",
+    "ImageGenerationTool",
     "InputGuardrail",
     "InputGuardrailResult",
     "InputGuardrailTripwireTriggered",
@@ -168,6 +182,7 @@ __all__ = [
     "ToolsToFinalOutputResult",
     "Usage",
     "UserError",
+    "WebSearchTool",
     "add_run_observer",
     "default_tool_error_function",
     "function_tool",

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
-from ._final_output import output_schema_for
-from .exceptions import AgentsException, ModelBehaviorError, UserError
+from ._final_output import final_from_messages, output_schema_for
+from .exceptions import AgentsException, ModelBehaviorError, ModelRefusalError, UserError
 from .items import ItemHelpers, MessageOutputItem, ModelResponse, RunItem
 from .run_context import RunContextWrapper
 from .run_error_handlers import RunErrorData, RunErrorHandlerInput, RunErrorHandlerResult
+from .stream_events import RunItemStreamEvent
 
 if TYPE_CHECKING:
+    from ._run_loop import RunLoop
     from .agent import Agent
 
 ErrorKind = Literal["max_turns", "model_refusal", "invalid_final_output"]
@@ -125,3 +127,46 @@ def _message_item(agent: Agent[Any], text: str) -> MessageOutputItem:
         content=[ResponseOutputText(text=text, type="output_text", annotations=[], logprobs=[])],
     )
     return MessageOutputItem(agent=agent, raw_item=message)
+
+
+async def final_or_handled(
+    loop: RunLoop, agent: Agent[Any], messages: list[ResponseOutputMessage], turn_items: list[RunItem]
+) -> Any:
+    """The final output from the turn's last message; a refusal or an invalid output goes to its handler."""
+    try:
+        final = final_from_messages(agent, messages)
+    except ModelRefusalError as exc:
+        kind: ErrorKind = "model_refusal"
+        error: AgentsException = exc
+    except ModelBehaviorError as exc:
+        kind, error = "invalid_final_output", exc
+    else:
+        loop.result.new_items.extend(turn_items)
+        return final
+    if await handled(loop, agent, kind, error, turn_items):
+        return loop.result.final_output
+    raise error
+
+
+async def handled(
+    loop: RunLoop, agent: Agent[Any], kind: ErrorKind, error: AgentsException, turn_items: list[RunItem] | None = None
+) -> bool:
+    """Give ``error`` to the run's error handler; when it answers, the run ends with its output.
+
+    ``turn_items`` (the failed turn's items) join the result only when the handler answers."""
+    result = loop.result
+    data = run_error_data(result.input, result.new_items + (turn_items or []), result.raw_responses, agent)
+    answer = await handle(loop.error_handlers, kind, error, result.context_wrapper, data)
+    if answer is None:
+        return False
+    result.new_items.extend(turn_items or [])
+    final, item = answer
+    if item is not None:
+        result.new_items.append(item)
+        loop.generated.append(item)
+        loop.emit(RunItemStreamEvent(name="message_output_created", item=item))
+    if kind == "max_turns":
+        await loop.finish(agent, final)
+    else:
+        result.final_output = final
+    return True

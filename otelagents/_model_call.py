@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .model_settings import ModelSettings
     from .run_config import RunConfig
     from .run_context import RunContextWrapper
-    from .tool import FunctionTool
+    from .tool import Tool
 
 _TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
 
@@ -36,7 +36,7 @@ class ModelRequest:
     system_prompt: str | None
     input_items: list[Any]
     settings: ModelSettings
-    tools: list[FunctionTool]
+    tools: list[Tool]
     output_schema: AgentOutputSchema | None
     handoffs: list[Handoff]
     tracing: ModelTracing
@@ -123,7 +123,19 @@ async def stream_model(
         raise ModelBehaviorError("Model did not produce a final response!")
     usage = Usage.from_response_usage(final.usage)
     output = list(final.output) or done_items
-    return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final)
+    raw_usage = _raw_usage(final.usage) if request.settings.preserve_raw_usage is True else None
+    return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final, raw_usage=raw_usage)
+
+
+def _raw_usage(usage: Any) -> dict[str, Any] | None:
+    """The usage as the provider sent it (fields it left out stay out), as JSON values."""
+    if usage is None:
+        return None
+    try:
+        dumped = usage.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    except Exception:  # diagnostic metadata: never fail a call over it
+        return None
+    return dumped if isinstance(dumped, dict) else None
 
 
 def _isolated(callback: Callable[[], None]) -> Callable[[], None]:

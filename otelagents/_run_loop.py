@@ -18,12 +18,12 @@ from openai.types.responses import (
     ResponseReasoningItem,
 )
 
-from ._error_handling import ErrorKind, run_error_data
-from ._error_handling import handle as handle_run_error
+from ._error_handling import final_or_handled, handled
 from ._final_output import NO_FINAL as _NO_FINAL
-from ._final_output import final_from_messages, output_schema_for, tool_use_decision
+from ._final_output import output_schema_for, tool_use_decision
 from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
+from ._hosted_tools import HOSTED_CALL_TYPES
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
 from ._session import SessionRun
@@ -40,7 +40,6 @@ from .exceptions import (
     AgentsException,
     MaxTurnsExceeded,
     ModelBehaviorError,
-    ModelRefusalError,
     RunErrorDetails,
 )
 from .handoffs import Handoff
@@ -69,7 +68,7 @@ from .result import RunResultStreaming
 from .run_config import RunConfig
 from .run_context import AgentHookContext
 from .stream_events import AgentUpdatedStreamEvent, RunItemStreamEvent
-from .tool import FunctionTool
+from .tool import FunctionTool, Tool
 
 _ITEM_EVENT_NAMES = {
     "message_output_item": "message_output_created",
@@ -103,9 +102,11 @@ class RunLoop:
         resolve_model: Callable[[Agent[Any], RunConfig], Model],
         streamed: bool,
         error_handlers: Mapping[str, Any] | None = None,
+        settings_for: Callable[[Agent[Any], RunConfig], ModelSettings] | None = None,
         session: SessionRun | None = None,
     ) -> None:
         self.result = result
+        self.settings_for = settings_for or _own_settings
         self.error_handlers: Mapping[str, Any] = error_handlers or {}
         self.run_config = run_config
         self.hooks = hooks
@@ -140,7 +141,7 @@ class RunLoop:
             max_turns = result.max_turns
             if max_turns is not None and result.current_turn > max_turns:
                 error = MaxTurnsExceeded(f"Max turns ({max_turns}) exceeded")
-                if not await self._handled(agent, "max_turns", error):
+                if not await handled(self, agent, "max_turns", error):
                     raise error
                 result.current_turn = max_turns
                 return
@@ -169,7 +170,7 @@ class RunLoop:
                 self.emit(AgentUpdatedStreamEvent(new_agent=agent))
                 continue
             if final is not _NO_FINAL:
-                await self._finish(agent, final)
+                await self.finish(agent, final)
                 return
 
     def _observe_guardrail(self, info: GuardrailInfo) -> GuardrailObservation:
@@ -204,7 +205,7 @@ class RunLoop:
         tools = await agent.get_all_tools(ctx)
         handoffs = await agent.get_enabled_handoffs(ctx)
         model = self.resolve_model(agent, self.run_config)
-        settings = agent.model_settings.resolve(self.run_config.model_settings)
+        settings = self.settings_for(agent, self.run_config)
         if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
             settings = settings.resolve(ModelSettings(tool_choice="auto"))
         output_schema = output_schema_for(agent)
@@ -254,10 +255,10 @@ class RunLoop:
         return turn
 
     def _classify(
-        self, agent: Agent[Any], response: ModelResponse, tools: list[FunctionTool], handoffs: list[Handoff]
+        self, agent: Agent[Any], response: ModelResponse, tools: list[Tool], handoffs: list[Handoff]
     ) -> _Turn:
         turn = _Turn(response=response)
-        tool_map = {tool.name: tool for tool in tools}
+        tool_map = {tool.name: tool for tool in tools if isinstance(tool, FunctionTool)}
         handoff_map = {h.tool_name: h for h in handoffs}
         for raw in response.output:
             if isinstance(raw, ResponseOutputMessage):
@@ -265,6 +266,8 @@ class RunLoop:
                 turn.model_items.append(MessageOutputItem(agent=agent, raw_item=raw))
             elif isinstance(raw, ResponseReasoningItem):
                 turn.model_items.append(ReasoningItem(agent=agent, raw_item=raw))
+            elif isinstance(raw, HOSTED_CALL_TYPES):  # run by the server: nothing for us to execute
+                turn.model_items.append(ToolCallItem(agent=agent, raw_item=raw))
             elif isinstance(raw, ResponseFunctionToolCall):
                 if raw.name in handoff_map:
                     turn.model_items.append(HandoffCallItem(agent=agent, raw_item=raw))
@@ -286,7 +289,7 @@ class RunLoop:
             tool_results = await run_function_tools(
                 turn.tool_runs, agent=agent, context=ctx, hooks=self.hooks,
                 observation=self.agent_observation or NOOP_AGENT,
-                max_concurrency=self.run_config.max_function_tool_concurrency,
+                max_concurrency=self.run_config.max_function_tool_concurrency, run_config=self.run_config,
             )
         except FatalToolError as fatal:
             for finished in fatal.finished:
@@ -319,52 +322,13 @@ class RunLoop:
                 name = "handoff_occured" if item.type == "handoff_output_item" else "tool_output"
                 emit(RunItemStreamEvent(name=name, item=item))  # type: ignore[arg-type]
         if new_agent is None and not tool_results:
-            return None, await self._final_from_messages(agent, turn, turn_items)
+            return None, await final_or_handled(self, agent, turn.messages, turn_items)
         result.new_items.extend(turn_items)
         if new_agent is not None:
             return new_agent, _NO_FINAL
         return None, await tool_use_decision(agent, self.result.context_wrapper, tool_results)
 
-    async def _final_from_messages(self, agent: Agent[Any], turn: _Turn, turn_items: list[RunItem]) -> Any:
-        """The final output from the turn's message; a refusal or an invalid output goes to its handler."""
-        try:
-            final = final_from_messages(agent, turn.messages)
-        except ModelRefusalError as exc:
-            kind: ErrorKind = "model_refusal"
-            error: AgentsException = exc
-        except ModelBehaviorError as exc:
-            kind, error = "invalid_final_output", exc
-        else:
-            self.result.new_items.extend(turn_items)
-            return final
-        if await self._handled(agent, kind, error, turn_items):
-            return self.result.final_output
-        raise error
-
-    async def _handled(
-        self, agent: Agent[Any], kind: ErrorKind, error: AgentsException, turn_items: list[RunItem] | None = None
-    ) -> bool:
-        """Give ``error`` to the run's error handler; when it answers, end the run with its output.
-
-        ``turn_items`` (the failed turn's items) join the result only when the handler answers."""
-        result = self.result
-        data = run_error_data(result.input, result.new_items + (turn_items or []), result.raw_responses, agent)
-        handled = await handle_run_error(self.error_handlers, kind, error, result.context_wrapper, data)
-        if handled is None:
-            return False
-        result.new_items.extend(turn_items or [])
-        final, item = handled
-        if item is not None:
-            result.new_items.append(item)
-            self.generated.append(item)
-            self.emit(RunItemStreamEvent(name="message_output_created", item=item))
-        if kind == "max_turns":
-            await self._finish(agent, final)
-        else:
-            result.final_output = final
-        return True
-
-    async def _finish(self, agent: Agent[Any], final: Any) -> None:
+    async def finish(self, agent: Agent[Any], final: Any) -> None:
         """End the run with ``final``: end hooks, then the output guardrails, as in the SDK."""
         result = self.result
         hook_ctx = AgentHookContext.of(result.context_wrapper)
@@ -377,6 +341,10 @@ class RunLoop:
         await self.session.save_new(result.new_items)
         result.final_output = final
         self._end_agent(Outcome(output=final))
+
+
+def _own_settings(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:
+    return agent.model_settings.resolve(run_config.model_settings)
 
 
 def _discard(event: Any) -> None:

@@ -14,8 +14,9 @@ from .exceptions import ToolTimeoutError, UserError
 from .handoffs import Handoff, HandoffInputData
 from .items import HandoffOutputItem, ItemHelpers, RunItem, ToolCallOutputItem
 from .observer import NOOP_TOOL, AgentObservation, HandoffInfo, Outcome, ToolCallInfo
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
 from .tool import FunctionTool, FunctionToolResult
+from .tool_context import ToolContext
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -63,6 +64,7 @@ async def run_function_tools(
     hooks: RunHooks[Any] | None,
     observation: AgentObservation,
     max_concurrency: int | None,
+    run_config: Any = None,
 ) -> list[FunctionToolResult]:
     """Run the calls concurrently; results come back in call order. A fatal error cancels the rest."""
     if not runs:
@@ -71,9 +73,11 @@ async def run_function_tools(
 
     async def run_one(run: ToolRun) -> FunctionToolResult:
         if semaphore is None:
-            return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation)
+            return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation,
+                                 run_config=run_config)
         async with semaphore:
-            return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation)
+            return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation,
+                                 run_config=run_config)
 
     tasks = [asyncio.ensure_future(run_one(run)) for run in runs]
     try:
@@ -103,6 +107,7 @@ async def _invoke(
     context: RunContextWrapper[Any],
     hooks: RunHooks[Any] | None,
     observation: AgentObservation,
+    run_config: Any = None,
 ) -> FunctionToolResult:
     call, tool = run.call, run.tool
     if tool is None:
@@ -113,7 +118,8 @@ async def _invoke(
                                   output=message)
         return FunctionToolResult(tool=unknown, output=message, run_item=item)
     tool_ctx = ToolContext.from_run_context(
-        context, tool_name=tool.name, tool_call_id=call.call_id, tool_arguments=call.arguments, agent=agent
+        context, tool_name=tool.name, tool_call_id=call.call_id, tool_arguments=call.arguments, agent=agent,
+        tool_call=call, run_config=run_config,
     )
     obs = safe_call("tool_started", observation.tool_started, NOOP_TOOL,
                     ToolCallInfo(agent=agent, tool=tool, call_id=call.call_id, arguments=call.arguments))

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Union
 
 from typing_extensions import TypedDict
 
+from ._hosted_tools import HOSTED_TOOLS
 from .exceptions import UserError
 from .handoffs import Handoff
 from .model_settings import ModelSettings
 from .run_context import RunContextWrapper, TContext
-from .tool import FunctionTool, FunctionToolResult, ToolErrorFunction, default_tool_error_function
+from .tool import FunctionTool, FunctionToolResult, Tool, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
     from ._agent_tool import AgentToolStreamEvent
@@ -55,7 +56,7 @@ class Agent(Generic[TContext]):
     handoffs: list[Agent[Any] | Handoff] = field(default_factory=list)
     model: str | Model | None = None
     model_settings: ModelSettings = field(default_factory=ModelSettings)
-    tools: list[FunctionTool] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
     output_type: type[Any] | None = None
     tool_use_behavior: (
         Literal["run_llm_again", "stop_on_first_tool"] | StopAtTools | ToolsToFinalOutputFunction
@@ -81,9 +82,10 @@ class Agent(Generic[TContext]):
                 f"not {type(self.instructions).__name__}"
             )
         for tool in self.tools:
-            if not isinstance(tool, FunctionTool):
+            if not isinstance(tool, (FunctionTool, *HOSTED_TOOLS)):
                 raise UserError(
-                    f"Agent {self.name!r}: {tool!r} is not a tool; decorate functions with @function_tool"
+                    f"Agent {self.name!r}: {tool!r} is not a tool; decorate functions with @function_tool "
+                    "(hosted tools: WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenerationTool)"
                 )
         _check_guardrails(self)
         for target in self.handoffs:
@@ -142,9 +144,9 @@ class Agent(Generic[TContext]):
             )
         return value
 
-    async def get_all_tools(self, ctx: RunContextWrapper[Any]) -> list[FunctionTool]:
+    async def get_all_tools(self, ctx: RunContextWrapper[Any]) -> list[Tool]:
         """The tools that are enabled for this turn."""
-        return [tool for tool in self.tools if await _enabled(tool.is_enabled, ctx, self)]
+        return [tool for tool in self.tools if await _enabled(getattr(tool, "is_enabled", True), ctx, self)]
 
     async def get_enabled_handoffs(self, ctx: RunContextWrapper[Any]) -> list[Handoff]:
         from .handoffs import handoff

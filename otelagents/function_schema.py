@@ -13,7 +13,8 @@ from pydantic.fields import FieldInfo
 
 from ._strict_schema import ensure_strict_json_schema
 from .exceptions import UserError
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
+from .tool_context import ToolContext
 
 
 @dataclass

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import copy
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from openai.types.responses import (
+    ResponseCodeInterpreterToolCall,
+    ResponseFileSearchToolCall,
     ResponseFunctionToolCall,
+    ResponseFunctionWebSearch,
     ResponseOutputItem,
     ResponseOutputMessage,
     ResponseOutputRefusal,
     ResponseOutputText,
     ResponseReasoningItem,
 )
+from openai.types.responses.response_output_item import ImageGenerationCall
 from pydantic import BaseModel
 
 from .exceptions import ModelBehaviorError
@@ -23,6 +28,9 @@ from .usage import Usage
 if TYPE_CHECKING:
     from .agent import Agent
 
+# The output items of the hosted tools' calls (web search, file search, code interpreter, image generation).
+HostedToolCall = Union[ResponseFileSearchToolCall, ResponseFunctionWebSearch, ResponseCodeInterpreterToolCall,
+                       ImageGenerationCall]
 TResponseInputItem = Any  # a Responses input item: a dict (or an ``openai`` model with ``model_dump``)
 TResponseOutputItem = ResponseOutputItem
 
@@ -35,10 +43,32 @@ def _to_input_item(raw: Any) -> TResponseInputItem:
     raise TypeError(f"Cannot turn {type(raw).__name__} into an input item: expected a dict or a pydantic model")
 
 
+def _raw_field(raw: Any, name: str) -> str | None:
+    """A string field of a raw item, whether it is a dict or an ``openai`` model (None when absent)."""
+    value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+    return value if isinstance(value, str) else None
+
+
 @dataclass
 class _RunItemBase:
     agent: Agent[Any]
     raw_item: Any
+
+    def __post_init__(self) -> None:
+        self._agent_ref: weakref.ReferenceType[Agent[Any]] | None = (
+            weakref.ref(self.agent) if self.agent is not None else None
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached once release_agent() dropped the strong reference.
+        if name == "agent":
+            ref = self.__dict__.get("_agent_ref")
+            return ref() if ref is not None else None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def release_agent(self) -> None:
+        """Drop the strong reference to the agent; ``agent`` stays readable while the agent lives."""
+        self.__dict__.pop("agent", None)
 
     def to_input_item(self) -> TResponseInputItem:
         """This item as it goes back into the next model call's input."""
@@ -55,18 +85,20 @@ class MessageOutputItem(_RunItemBase):
 
 @dataclass
 class ToolCallItem(_RunItemBase):
-    """A tool call the model asked for."""
+    """A tool call the model asked for (a function call, or a hosted tool's call the server ran)."""
 
-    raw_item: ResponseFunctionToolCall
+    raw_item: ResponseFunctionToolCall | HostedToolCall
     type: Literal["tool_call_item"] = "tool_call_item"
+    description: str | None = None  # the tool's description, when known
+    title: str | None = None  # a short display label, when known
 
     @property
-    def tool_name(self) -> str:
-        return str(getattr(self.raw_item, "name", ""))
+    def tool_name(self) -> str | None:
+        return _raw_field(self.raw_item, "name")
 
     @property
-    def call_id(self) -> str:
-        return str(getattr(self.raw_item, "call_id", ""))
+    def call_id(self) -> str | None:
+        return _raw_field(self.raw_item, "call_id") or _raw_field(self.raw_item, "id")
 
 
 @dataclass
@@ -76,6 +108,11 @@ class ToolCallOutputItem(_RunItemBase):
     raw_item: dict[str, Any]
     output: Any = None
     type: Literal["tool_call_output_item"] = "tool_call_output_item"
+    custom_data: dict[str, Any] | None = None  # yours to attach; never sent to the model
+
+    @property
+    def call_id(self) -> str | None:
+        return _raw_field(self.raw_item, "call_id") or _raw_field(self.raw_item, "id")
 
 
 @dataclass
@@ -123,6 +160,7 @@ class ModelResponse:
     response_id: str | None
     request_id: str | None = None
     raw: Any = field(default=None, repr=False)  # the final ``openai`` Response, when there is one
+    raw_usage: dict[str, Any] | None = None  # the provider's usage payload (ModelSettings.preserve_raw_usage)
 
     def to_input_items(self) -> list[TResponseInputItem]:
         return [_to_input_item(item) for item in self.output]
@@ -144,7 +182,7 @@ class ItemHelpers:
             return ""
         last = message.content[-1]
         if isinstance(last, ResponseOutputText):
-            return last.text
+            return last.text or ""
         if isinstance(last, ResponseOutputRefusal):
             return last.refusal
         raise ModelBehaviorError(f"Unexpected content type in message: {type(last).__name__}")
@@ -162,8 +200,9 @@ class ItemHelpers:
         """All ``output_text`` parts joined, or ``None`` when there are none."""
         if not isinstance(message, ResponseOutputMessage):
             return None
-        texts = [part.text for part in message.content if isinstance(part, ResponseOutputText)]
-        return "".join(texts) if texts else None
+        # A None text part (seen from some gateways and model_construct) counts as empty, as in the SDK.
+        text = "".join(part.text or "" for part in message.content if isinstance(part, ResponseOutputText))
+        return text or None
 
     @classmethod
     def extract_refusal(cls, message: TResponseOutputItem) -> str | None:
@@ -176,7 +215,7 @@ class ItemHelpers:
     def text_message_output(cls, message: MessageOutputItem) -> str:
         """The text of a message item (refusals skipped)."""
         return "".join(
-            part.text for part in message.raw_item.content if isinstance(part, ResponseOutputText)
+            part.text or "" for part in message.raw_item.content if isinstance(part, ResponseOutputText)
         )
 
     @classmethod

@@ -29,6 +29,8 @@ class ModelSettings:
     extra_headers: dict[str, str] | None = None
     extra_args: dict[str, Any] | None = None
     timeout: float | None = None
+    # Keep the provider's usage payload on ModelResponse.raw_usage (as in the SDK); never sent.
+    preserve_raw_usage: bool | None = None
 
     def resolve(self, override: ModelSettings | None) -> ModelSettings:
         """A copy where the override's set (non-``None``) fields win; ``extra_args`` and headers merge."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .model_settings import ModelSettings
     from .models.interface import ModelInfo
     from .run_config import RunConfig
-    from .tool import FunctionTool
+    from .tool import FunctionTool, Tool
     from .usage import Usage
 
 
@@ -50,7 +50,7 @@ class ModelCallInfo:
     system_instructions: str | None
     input: list[Any]
     settings: ModelSettings
-    tools: list[FunctionTool]
+    tools: list[Tool]
     handoffs: list[Handoff]
     output_type: str | None
     # False for a non-streaming request (an SDK ``get_response``): no stream events, no streaming latencies.

@@ -16,6 +16,7 @@ from .exceptions import InputGuardrailTripwireTriggered, UserError
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
+from .model_settings import ModelSettings
 from .models.interface import Model, ModelProvider
 from .observer import NOOP_RUN, Outcome, RunInfo, RunObservation
 from .result import RunResult, RunResultStreaming
@@ -66,6 +67,24 @@ def resolve_model(agent: Agent[Any], run_config: RunConfig) -> Model:
         if candidate is not None:
             raise UserError(f"Agent {agent.name!r}: model must be a name or a Model, not {type(candidate).__name__}")
     return _provider(run_config).get_model(None)
+
+
+def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:
+    """The agent's settings over the run's, where an agent that keeps the default settings gets the
+    SDK's defaults for the model name the run resolves to (GPT-5 reasoning settings)."""
+    from .models.default_models import get_default_model_settings
+
+    settings = agent.model_settings
+    if settings == ModelSettings():
+        for candidate in (run_config.model, agent.model, _default_model):
+            if isinstance(candidate, Model):
+                break
+            if isinstance(candidate, str):
+                settings = get_default_model_settings(candidate)
+                break
+        else:
+            settings = get_default_model_settings()
+    return settings.resolve(run_config.model_settings)
 
 
 _UNSUPPORTED = "{} is not supported by otelagents yet (see the README's compatibility notes); {}"
@@ -223,7 +242,7 @@ async def _drive(
         )
         loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
                        resolve_model=resolve_model, streamed=streamed, error_handlers=error_handlers,
-                       session=session_run)
+                       settings_for=model_settings_for, session=session_run)
         try:
             await loop.run()
         except InputGuardrailTripwireTriggered as exc:

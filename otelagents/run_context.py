@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .usage import Usage
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from .tool_context import ToolContext as ToolContext  # importable from here too (see __getattr__)
 
 TContext = TypeVar("TContext")
 
@@ -20,6 +20,7 @@ class RunContextWrapper(Generic[TContext]):
     context: TContext
     usage: Usage = field(default_factory=Usage)
     turn_input: list[Any] = field(default_factory=list)
+    tool_input: Any = None  # the structured input of an agent run as a tool, as in the SDK
 
 
 @dataclass
@@ -31,34 +32,10 @@ class AgentHookContext(RunContextWrapper[TContext]):
         return cls(context=ctx.context, usage=ctx.usage, turn_input=list(ctx.turn_input))
 
 
-@dataclass
-class ToolContext(RunContextWrapper[TContext]):
-    """The context a tool receives: the run context plus which call this is."""
+def __getattr__(name: str) -> Any:
+    # ToolContext lives in otelagents.tool_context (as in the SDK); kept importable from here too.
+    if name == "ToolContext":
+        from .tool_context import ToolContext
 
-    tool_name: str = ""
-    tool_call_id: str = ""
-    tool_arguments: str = ""
-    agent: Agent[Any] | None = None
-    # Set when the tool raised and its error was reported to the model as the output (not in the
-    # Agents SDK; lets observers count handled tool errors).
-    tool_error: BaseException | None = None
-
-    @classmethod
-    def from_run_context(
-        cls,
-        ctx: RunContextWrapper[TContext],
-        *,
-        tool_name: str,
-        tool_call_id: str,
-        tool_arguments: str,
-        agent: Agent[Any] | None,
-    ) -> ToolContext[TContext]:
-        return cls(
-            context=ctx.context,
-            usage=ctx.usage,
-            turn_input=ctx.turn_input,
-            tool_name=tool_name,
-            tool_call_id=tool_call_id,
-            tool_arguments=tool_arguments,
-            agent=agent,
-        )
+        return ToolContext
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

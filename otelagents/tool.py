@@ -8,13 +8,15 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, Union, overload
 
 from pydantic import ValidationError
 
+from ._hosted_tools import CodeInterpreterTool, FileSearchTool, HostedTool, ImageGenerationTool, WebSearchTool
 from .exceptions import AgentsException, ModelBehaviorError, UserError
 from .function_schema import function_schema
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
+from .tool_context import ToolContext
 
 logger = logging.getLogger("otelagents")
 
@@ -46,7 +48,13 @@ class FunctionTool:
             raise UserError("A FunctionTool needs a non-empty string name")
 
 
-Tool = FunctionTool
+Tool = Union[FunctionTool, HostedTool]
+"""Any tool an agent can hold: a function tool, or a hosted tool the Responses API runs."""
+
+__all__ = [
+    "CodeInterpreterTool", "FileSearchTool", "FunctionTool", "FunctionToolResult", "ImageGenerationTool", "Tool",
+    "ToolErrorFunction", "WebSearchTool", "default_tool_error_function", "function_tool",
+]
 
 
 @dataclass

@@ -40,7 +40,7 @@ def test_model_names_and_default_api(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     provider = OpenAIProvider()
     model = provider.get_model(None)
-    assert isinstance(model, OpenAIResponsesModel) and model.model == "gpt-4.1"
+    assert isinstance(model, OpenAIResponsesModel) and model.model == "gpt-5.6-luna"  # the SDK 0.24.0 default
     monkeypatch.setenv("OPENAI_DEFAULT_MODEL", "gpt-env")
     assert provider.get_model(None).model == "gpt-env"  # type: ignore[attr-defined]
     assert provider.get_model("gpt-named").model == "gpt-named"  # type: ignore[attr-defined]

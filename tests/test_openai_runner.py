@@ -50,7 +50,7 @@ async def test_seed_example_raw_text_deltas(api: str, server: OpenAICompatServer
     await example_main("stream_text.py")()
     assert capsys.readouterr().out == "Why did the chicken cross the road? To get to the other side."
     request = server.requests[0]
-    assert request.body["model"] == "gpt-4.1"
+    assert request.body["model"] == "gpt-5.6-luna"  # the SDK 0.24.0 default model
     if api == "responses":
         assert request.body["instructions"] == "You are a helpful assistant."
     else:

@@ -183,3 +183,29 @@ async def test_after_turn_cancel(api: str) -> None:
     expected, got = await run_both(after_turn_cancel, CANCEL_REPLIES, api)
     assert got == expected
     assert got[0].extra["ran"] == ["a"] and got[0].final_output is None
+
+
+async def hosted_tools(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """Web search, file search and code interpreter, each in one run: passed through, calls surfaced."""
+    outcomes = []
+    tools = [lib.WebSearchTool(), lib.FileSearchTool(vector_store_ids=["vs_1"], include_search_results=True),
+             lib.CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}})]
+    for tool in tools:
+        agent = lib.Agent(name="Researcher", model=model, tools=[tool])
+        result = lib.Runner.run_streamed(agent, "look it up")
+        outcome = await stream(result)
+        outcome.extra = {"items": [(i.type, i.raw_item.type) for i in result.new_items],
+                         "input": result.to_input_list()}
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def test_hosted_tools_pass_through_on_the_responses_api() -> None:
+    from .hosted_sse import hosted_reply
+
+    replies = [hosted_reply("web_search_call", "Found it."), hosted_reply("file_search_call", "In the docs."),
+               hosted_reply("code_interpreter_call", "It is 42.")]
+    expected, got = await run_both(hosted_tools, replies, "responses")
+    assert got == expected
+    assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42."]
+    assert got[0].extra["items"] == [("tool_call_item", "web_search_call"), ("message_output_item", "message")]

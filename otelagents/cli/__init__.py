@@ -95,6 +95,9 @@ def _parser() -> _Parser:
                       help="run the scenarios on otelagents' runner (default) or on the real openai-agents SDK "
                            "with otelagents' plugin (pip install \"otelagents[agents-sdk]\")")
     demo.add_argument("--debug", action="store_true", help="show tracebacks and OpenTelemetry's own logs")
+    from ._profile import add_parser as add_profile
+
+    add_profile(commands, _positive, _port)
     return parser
 
 
@@ -182,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(args.debug)
     prefix = f"{PROG} {args.command}"
     try:
+        if args.command == "profile":
+            from ._profile import run as run_profile
+
+            port = args.metrics_port if args.metrics_port is not None else _default_metrics_port()
+            with _logging(debug, err):
+                return run_profile(args, port, out, err)
         from ._demo import DemoOptions, run
         from ._target import target_spec
 

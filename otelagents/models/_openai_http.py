@@ -17,6 +17,7 @@ import anyio
 import openai
 from pydantic import BaseModel
 
+from .._hosted_tools import HOSTED_TOOLS
 from ..exceptions import ModelBehaviorError, UserError
 from ..model_settings import ModelSettings
 from .interface import ModelInfo, notify_request_sent
@@ -172,6 +173,11 @@ def function_tools(tools: list[Any], handoffs: list[Any]) -> list[tuple[str, str
     """``(name, description, parameters, strict)`` of the agent's tools, then of its handoffs."""
     out: list[tuple[str, str, dict[str, Any], bool]] = []
     for tool in tools:
+        if isinstance(tool, HOSTED_TOOLS):
+            raise UserError(
+                f"Hosted tools are not supported with the ChatCompletions API. Got tool type: {type(tool)}, "
+                f"tool: {tool}. Use the Responses API model (OpenAIResponsesModel) for hosted tools"
+            )
         if not hasattr(tool, "params_json_schema"):
             raise UserError(
                 f"The OpenAI adapters support function tools only, got {type(tool).__name__}; "

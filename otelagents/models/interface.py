@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff
     from ..items import ModelResponse, TResponseInputItem
     from ..model_settings import ModelSettings
-    from ..tool import FunctionTool
+    from ..tool import Tool
 
 
 _request_sent: ContextVar[Callable[[], None] | None] = ContextVar("otelagents_request_sent", default=None)
@@ -68,7 +68,7 @@ class Model(abc.ABC):  # noqa: B024 - either method may be the one implemented
         system_instructions: str | None,
         input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         output_schema: AgentOutputSchema | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,
@@ -95,7 +95,7 @@ class Model(abc.ABC):  # noqa: B024 - either method may be the one implemented
         system_instructions: str | None,
         input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         output_schema: AgentOutputSchema | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff
     from ..items import TResponseInputItem
     from ..model_settings import ModelSettings
-    from ..tool import FunctionTool
+    from ..tool import Tool
 
 _SIMPLE_SETTINGS = ("temperature", "top_p", "frequency_penalty", "presence_penalty", "max_tokens", "metadata",
                     "store", "verbosity")
@@ -44,7 +44,7 @@ def build_chat_body(
     system_instructions: str | None,
     input: str | list[TResponseInputItem],
     settings: ModelSettings,
-    tools: list[FunctionTool],
+    tools: list[Tool],
     output_schema: AgentOutputSchema | None,
     handoffs: list[Handoff],
 ) -> dict[str, Any]:
@@ -89,9 +89,21 @@ def build_chat_body(
 class OpenAIChatCompletionsModel(Model):
     """A model served by the Chat Completions API of ``openai_client`` (any OpenAI-compatible server)."""
 
-    def __init__(self, model: str, openai_client: openai.AsyncOpenAI) -> None:
+    def __init__(
+        self,
+        model: str,
+        openai_client: openai.AsyncOpenAI,
+        should_replay_reasoning_content: Any = None,
+        strict_feature_validation: bool = False,
+        buffer_streamed_tool_calls: bool = False,
+    ) -> None:
+        # The SDK's keyword arguments are accepted so its code runs unchanged; otelagents always streams
+        # tool-call arguments as they arrive and does not replay reasoning content.
         self.model = model
         self._client = openai_client
+        self.should_replay_reasoning_content = should_replay_reasoning_content
+        self._strict_feature_validation = strict_feature_validation
+        self._buffer_streamed_tool_calls = buffer_streamed_tool_calls
 
     def describe(self) -> ModelInfo:
         return describe_client(self._client, self.model, "chat_completions")
@@ -101,7 +113,7 @@ class OpenAIChatCompletionsModel(Model):
         system_instructions: str | None,
         input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         output_schema: AgentOutputSchema | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,

@@ -26,12 +26,12 @@ from typing import Literal, get_args
 from openai import AsyncOpenAI
 
 from ..exceptions import UserError
+from .default_models import get_default_model
 from .interface import Model, ModelProvider
 from .openai_chatcompletions import OpenAIChatCompletionsModel
 from .openai_responses import OpenAIResponsesModel
 
 OpenAIApi = Literal["responses", "chat_completions"]
-DEFAULT_MODEL = "gpt-4.1"
 PLACEHOLDER_KEY = "not-needed"
 
 
@@ -239,7 +239,7 @@ class OpenAIProvider(ModelProvider):
         return _defaults.lazy.get(None, None)
 
     def get_model(self, model_name: str | None) -> Model:
-        name = model_name or os.environ.get("OPENAI_DEFAULT_MODEL") or DEFAULT_MODEL
+        name = model_name or get_default_model()
         use_responses = self._use_responses if self._use_responses is not None else _defaults.api == "responses"
         client = self.client()
         if use_responses:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 from openai.types.responses import ResponseStreamEvent
 
+from .._hosted_tools import HOSTED_TOOLS
 from ..exceptions import ModelBehaviorError
 from ._decode import TERMINAL_EVENT_TYPES, decode_event
 from ._openai_http import (
@@ -32,9 +33,30 @@ if TYPE_CHECKING:
     from ..handoffs import Handoff
     from ..items import TResponseInputItem
     from ..model_settings import ModelSettings
-    from ..tool import FunctionTool
+    from ..tool import Tool
 
 _SIMPLE_SETTINGS = ("temperature", "top_p", "parallel_tool_calls", "truncation", "metadata", "store")
+
+
+def _responses_tools(tools: list[Tool], handoffs: list[Handoff], include: list[str]) -> list[dict[str, Any]]:
+    """The request's tools in the agent's order (hosted tools as the API names them), then the handoffs.
+
+    A hosted tool that asks for extra output (e.g. file search results) adds it to ``include``."""
+    out: list[dict[str, Any]] = []
+    functions = iter(function_tools([t for t in tools if not isinstance(t, HOSTED_TOOLS)], handoffs))
+    for tool in tools:
+        if isinstance(tool, HOSTED_TOOLS):
+            param, extra = tool.to_param()
+            out.append(param)
+            if extra is not None and extra not in include:
+                include.append(extra)
+            continue
+        name, description, parameters, strict = next(functions)
+        out.append({"type": "function", "name": name, "description": description, "parameters": parameters,
+                    "strict": strict})
+    out.extend({"type": "function", "name": name, "description": description, "parameters": parameters,
+                "strict": strict} for name, description, parameters, strict in functions)
+    return out
 
 
 def build_responses_body(
@@ -42,7 +64,7 @@ def build_responses_body(
     system_instructions: str | None,
     input: str | list[TResponseInputItem],
     settings: ModelSettings,
-    tools: list[FunctionTool],
+    tools: list[Tool],
     output_schema: AgentOutputSchema | None,
     handoffs: list[Handoff],
     *,
@@ -56,11 +78,7 @@ def build_responses_body(
         "model": model,
         "input": input if isinstance(input, str) else [to_plain(item) for item in input],
         "include": include,
-        "tools": [
-            {"type": "function", "name": name, "description": description, "parameters": parameters,
-             "strict": strict}
-            for name, description, parameters, strict in function_tools(tools, handoffs)
-        ],
+        "tools": _responses_tools(tools, handoffs, include),
         "stream": True,
     }
     if system_instructions is not None:
@@ -102,9 +120,10 @@ def build_responses_body(
 class OpenAIResponsesModel(Model):
     """A model served by the Responses API of ``openai_client`` (any OpenAI-compatible base URL)."""
 
-    def __init__(self, model: str, openai_client: openai.AsyncOpenAI) -> None:
+    def __init__(self, model: str, openai_client: openai.AsyncOpenAI, *, model_is_explicit: bool = True) -> None:
         self.model = model
         self._client = openai_client
+        self._model_is_explicit = model_is_explicit  # the SDK's flag: False when the name is a default
 
     def describe(self) -> ModelInfo:
         return describe_client(self._client, self.model, "responses")
@@ -114,7 +133,7 @@ class OpenAIResponsesModel(Model):
         system_instructions: str | None,
         input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         output_schema: AgentOutputSchema | None,
         handoffs: list[Handoff],
         tracing: ModelTracing,

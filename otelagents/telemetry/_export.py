@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -104,10 +104,11 @@ class SizeBoundedSpanExporter(SpanExporter):
     """Wraps an exporter so that no single export request exceeds ``max_bytes`` (estimated)."""
 
     def __init__(self, exporter: SpanExporter, *, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
-                 losses: LossCounter | None = None) -> None:
+                 losses: LossCounter | None = None, factory: Callable[[], SpanExporter] | None = None) -> None:
         if max_bytes < 1024:
             raise ValueError(f"max_bytes must be at least 1024, not {max_bytes}")
         self.exporter = exporter
+        self.factory = factory
         self.max_bytes = max_bytes
         self.losses = losses if losses is not None else LossCounter()
 
@@ -130,6 +131,12 @@ class SizeBoundedSpanExporter(SpanExporter):
                            "their own (e.g. %r); lower content_max_length or the attributes you add",
                            len(oversized), self.max_bytes, oversized[0].name)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def rebuild(self) -> None:
+        """Replace the wrapped exporter with a new one from ``factory`` (in a forked child: its connection
+        must not be shared with the parent). The inherited one is dropped, not shut down."""
+        if self.factory is not None:
+            self.exporter = self.factory()
 
     def shutdown(self) -> None:
         self.exporter.shutdown()

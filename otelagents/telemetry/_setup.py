@@ -39,10 +39,12 @@ from typing import Any
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+from otelagents.telemetry import _fork
 from otelagents.telemetry._export import CountingBatchSpanProcessor, LossCounter, SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
 from otelagents.telemetry._metrics.sdk_bridge import engine_for
@@ -78,6 +80,8 @@ class TelemetryHandle:
         self.metrics_exporters = bridges
         self.owns_tracer_provider = owns_tracer_provider
         self.span_losses = span_losses
+        self.fork_recipe: _fork.ForkRecipe | None = None
+        self.forked = False  # True in a child process forked after setup() (see _fork)
         self._lock = threading.Lock()
         self._shut_down = False
         atexit.register(self._at_exit)
@@ -209,7 +213,7 @@ def _interval(given: float | None) -> float:
     return millis / 1000.0
 
 
-def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
+def _prometheus_address(host: str | None, port: int | range | None) -> tuple[str, int | range]:
     host = host or env_value("OTEL_EXPORTER_PROMETHEUS_HOST") or _DEFAULT_PROMETHEUS_HOST
     if port is None:
         raw = env_value("OTEL_EXPORTER_PROMETHEUS_PORT")
@@ -217,7 +221,10 @@ def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
             port = int(raw) if raw is not None else _DEFAULT_PROMETHEUS_PORT
         except ValueError as exc:
             raise ValueError(f"OTEL_EXPORTER_PROMETHEUS_PORT={raw!r} is not a port number") from exc
-    if not 0 <= port <= 65535:
+    if isinstance(port, range):
+        if not port or port.start < 1 or port[-1] > 65535:
+            raise ValueError(f"a /metrics port range must be non-empty, within 1-65535, not {port!r}")
+    elif not 0 <= port <= 65535:
         raise ValueError(f"the /metrics port must be between 0 and 65535, not {port}")
     return host, port
 
@@ -229,7 +236,7 @@ def setup(
     otlp_protocol: str | None = None,
     prometheus: bool = True,
     prometheus_host: str | None = None,
-    prometheus_port: int | None = None,
+    prometheus_port: int | range | None = None,
     console: bool = False,
     metrics_interval_s: float | None = None,
     instrument: bool = True,
@@ -238,9 +245,15 @@ def setup(
 
     Calling it again while the first handle is live returns that handle. A taken ``/metrics`` port raises
     ``MetricsPortInUseError`` (pass ``prometheus_port=``, ``0`` for any free port, or ``prometheus=False``).
+    ``prometheus_port=range(9464, 9468)`` serves on the first free port of the range: with several worker
+    processes (``uvicorn --workers 4``, gunicorn), each worker gets its own port for Prometheus to scrape.
+    In a worker forked after ``setup()`` (gunicorn ``--preload``), calling it again serves that worker's
+    metrics and returns the inherited handle (see ``_fork``).
     """
     global _active
     with _active_lock:
+        if _active is not None and not _active.is_shut_down and _active.forked:
+            return _fork.adopt(_active, prometheus, *_prometheus_address(prometheus_host, prometheus_port))
         if _active is not None and not _active.is_shut_down:
             logger.warning("otelagents.telemetry.setup() was already called; returning the existing handle "
                            "(call handle.shutdown() first to configure again)")
@@ -257,22 +270,18 @@ def setup(
         server = None
         if prometheus:
             host, port = _prometheus_address(prometheus_host, prometheus_port)
-            server = MetricsServer(engine, host, port).start()  # first: a taken port fails before anything else
+            server = _fork.serve_metrics(engine, host, port)  # first: a taken port fails before anything else
         try:
             losses = LossCounter()
-            provider, owned = _tracer_provider(service_name, trace_protocol, trace_endpoint, console, losses)
+            provider, owned, span_exporters = _tracer_provider(service_name, trace_protocol, trace_endpoint,
+                                                               console, losses)
             resource = getattr(provider, "resource", None)
             if not isinstance(resource, Resource) or service_name is not None:
                 resource = _resource(service_name)
-            bridges = []
-            if metric_endpoint is not None:
-                exporter = metric_exporter(metric_protocol, metric_endpoint)
-                bridges.append(OTLPMetricsBridge(engine, exporter, interval_s=interval_s, resource=resource))
-            if console:
-                from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-                bridges.append(OTLPMetricsBridge(engine, ConsoleMetricExporter(), interval_s=interval_s,
-                                                 resource=resource))
+            resource = _fork.with_instance_id(resource)  # each process's metric series stay apart
+            makers = _metric_exporter_makers(metric_protocol, metric_endpoint, console)
+            bridges = [OTLPMetricsBridge(engine, make(), interval_s=interval_s, resource=resource)
+                       for make in makers]
         except BaseException:
             if server is not None:
                 server.close()
@@ -284,26 +293,44 @@ def setup(
             install(telemetry)
         _active = TelemetryHandle(telemetry, provider, engine, server, tuple(bridges), owned,
                                   losses if owned else None)
+        _active.fork_recipe = _fork.ForkRecipe(resource, interval_s, makers, span_exporters)
+        _fork.register()
         return _active
+
+
+def _metric_exporter_makers(protocol: str, endpoint: str | None,
+                            console: bool) -> tuple[Callable[[], MetricExporter], ...]:
+    makers: list[Callable[[], MetricExporter]] = []
+    if endpoint is not None:
+        makers.append(lambda: metric_exporter(protocol, endpoint))
+    if console:
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        makers.append(ConsoleMetricExporter)
+    return tuple(makers)
 
 
 def _resource(service_name: str | None) -> Resource:
     return Resource.create({SERVICE_NAME: service_name} if service_name else {})
 
 
-def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None,
-                     console: bool, losses: LossCounter) -> tuple[Any, bool]:
+def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None, console: bool,
+                     losses: LossCounter) -> tuple[Any, bool, tuple[SizeBoundedSpanExporter, ...]]:
     current = trace.get_tracer_provider()
     if not isinstance(current, trace.ProxyTracerProvider):
         logger.info("otelagents.telemetry.setup(): using the tracer provider the application already set")
-        return current, False
+        return current, False, ()
     # Our own atexit hook shuts it down, bounded; the SDK's unbounded one could hang on a dead collector.
     provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False)
+    exporters: tuple[SizeBoundedSpanExporter, ...] = ()
     if endpoint is not None:
-        # Split so no request exceeds the OTLP message limit; count what is lost for force_flush().
-        exporter = SizeBoundedSpanExporter(span_exporter(protocol, endpoint), losses=losses)
+        # Split so no request exceeds the OTLP message limit; count what is lost for force_flush(). The
+        # factory makes a new exporter in a forked child (see _fork).
+        exporter = SizeBoundedSpanExporter(span_exporter(protocol, endpoint), losses=losses,
+                                           factory=lambda: span_exporter(protocol, endpoint))
         provider.add_span_processor(CountingBatchSpanProcessor(exporter, losses))
+        exporters = (exporter,)
     if console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
-    return provider, True
+    return provider, True, exporters

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -58,6 +58,10 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     body: Any  # the parsed JSON body (or the raw text when it is not JSON)
     time: float
+    # ``perf_counter()`` when the body had been read, and when each delta of a timed reply (``ttft`` or
+    # ``gap`` set) was written: the server's side of a latency, on the clock of an in-process client.
+    received: float = 0.0
+    delta_times: list[float] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def api(self) -> str:
@@ -189,6 +193,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    _delta_times: list[float]
 
     def setup(self) -> None:
         super().setup()
@@ -208,7 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         path = self.path.split("?", 1)[0]
         request = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                                  time.time())
+                                  time.time(), time.perf_counter())
+        self._delta_times = request.delta_times
         if not path.endswith(("/responses", "/chat/completions")):
             self._json_error(404, f"OpenAICompatServer serves /v1/responses and /v1/chat/completions, not {path}")
             return
@@ -323,6 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
                 first_delta = False
                 if delay > 0 and stopping.wait(delay):
                     return
+                self._delta_times.append(time.perf_counter())  # before the write: a client cannot read it earlier
                 self._chunk(frame.data)
                 continue
             batch.append(frame.data)

@@ -44,6 +44,7 @@ from otelagents.telemetry._metrics.engine import (
     MetricSnapshot,
     NumberPoint,
 )
+from otelagents.telemetry._metrics.semconv_opt_in import apply_opt_in
 from otelagents.telemetry.semconv import prometheus_label
 
 __all__ = ["MetricsPortInUseError", "MetricsServer", "PrometheusCollector", "le_label"]
@@ -130,7 +131,7 @@ class PrometheusCollector:
         self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        for snap in self.engine.collect():
+        for snap in apply_opt_in(self.engine.collect()):  # the newest GenAI names, when opted in
             if snap.points:
                 yield _BUILDERS[snap.kind](snap)
 
@@ -209,6 +210,14 @@ class MetricsServer:
         server.shutdown()  # returns once serve_forever's poll loop notices (poll_interval 0.1 s)
         server.server_close()
         thread.join(timeout=1.0)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: let go of the parent's server without waiting for its loop (which runs only in
+        the parent). Closes the child's copy of the listening socket; the parent keeps serving."""
+        self._lock = threading.Lock()
+        server, self._server, self._thread = self._server, None, None
+        if server is not None:
+            server.socket.close()
 
     def __enter__(self) -> Self:
         return self.start()
