@@ -63,7 +63,7 @@ def test_classic_text_carries_names_labels_and_values(server: MetricsServer) -> 
     def bucket(le: str) -> float:
         return got[(GAP_PROM + "_bucket", frozenset({**LABELS, "le": le}.items()))]
 
-    assert [bucket(le) for le in ("0.0005", "0.001", "0.003", "0.005", "0.2", "0.5", "+Inf")] == [
+    assert [bucket(le) for le in ("0.0005", "0.001", "0.002", "0.005", "0.2", "0.5", "+Inf")] == [
         1, 2, 2, 4, 4, 5, 5]
     assert got[(GAP_PROM + "_count", frozenset(LABELS.items()))] == 5
     assert got[(GAP_PROM + "_sum", frozenset(LABELS.items()))] == pytest.approx(0.3094)
@@ -83,7 +83,9 @@ def test_openmetrics_carries_exemplars(server: MetricsServer) -> None:
     assert response.text.endswith("# EOF\n")
     exemplars = {(s.name, s.labels.get("le")): s.exemplar
                  for f in parse_openmetrics(response.text) for s in f.samples if s.exemplar}
-    gap = exemplars[(GAP_PROM + "_bucket", "0.5")]  # the batch's largest value, 0.3
+    le = le_label(min(b for b in semconv.CHUNK_GAP_BUCKETS if b >= 0.3))
+    assert le == "0.3242"
+    gap = exemplars[(GAP_PROM + "_bucket", le)]  # the bucket of the batch's largest value, 0.3
     assert gap.labels == {"trace_id": f"{TRACE_ID:032x}", "span_id": f"{SPAN_ID:016x}"}
     assert gap.value == 0.3 and abs(float(gap.timestamp) - time.time()) < 60
     assert exemplars[("otelagents_errors_total", None)].labels["span_id"] == f"{7:016x}"

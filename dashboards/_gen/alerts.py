@@ -27,6 +27,7 @@ TTFC = q.metric(sc.METRIC_TIME_TO_FIRST_CHUNK, SCOPE)
 STALLS = q.metric(sc.METRIC_STALLS, SCOPE)
 CALLS = q.metric(sc.METRIC_OPERATION_DURATION, SCOPE)
 TOOL = q.metric(sc.METRIC_EXECUTE_TOOL_DURATION, SCOPE)
+STALLED = q.metric(sc.METRIC_STREAMS_STALLED, SCOPE)
 
 BY_MODEL = ("job", MODEL)
 BY_TOOL = ("job", TOOL_NAME)
@@ -72,6 +73,10 @@ def alert_rules() -> list[Json]:
                f"Streams of {model} in job {job} stall {{{{ $value | printf \"%.2f\" }}}} times each "
                f"(threshold {STALLS_PER_STREAM_THRESHOLD:g}): gaps between output chunks exceed the stall "
                "threshold."),
+        _alert("OtelagentsStreamsStalled", f"max by (job, {MODEL}) ({STALLED.name}) > 0", "5m", "warning",
+               f"Open streams from {model} stalled",
+               f"{{{{ $value }}}} open stream(s) of {model} in job {job} have sent no output chunk for longer "
+               "than the stall threshold. Pending from the first scrape that sees it; firing after 5 minutes."),
         _alert("OtelagentsModelErrorRatioHigh", f"{MODEL_ERRORS} > {MODEL_ERROR_RATIO_THRESHOLD:g}", "5m",
                "critical", f"Model calls to {model} fail",
                f"{{{{ $value | humanizePercentage }}}} of model calls to {model} in job {job} ended with an "
@@ -152,6 +157,13 @@ def cases() -> list[Case]:
              STALLS_PER_STREAM, 1.0, rec),
         Case("stalls: none recorded is a zero, quiet", [_series(f"{TTFC.name}_count", m, 60)],
              "OtelagentsInterTokenStalls", [], STALLS_PER_STREAM, 0.0, rec),
+        Case("stalled streams: one held open fires",
+             [{"series": f"{STALLED.name}{{{m}}}", "values": f"1{STEPS}"}], "OtelagentsStreamsStalled",
+             [_annotated({**model_labels, "severity": "warning"}, "Open streams from m1 stalled",
+                         "1 open stream(s) of m1 in job otelagents have sent no output chunk for longer than the "
+                         "stall threshold. Pending from the first scrape that sees it; firing after 5 minutes.")]),
+        Case("stalled streams: none stays quiet", [{"series": f"{STALLED.name}{{{m}}}", "values": f"0{STEPS}"}],
+             "OtelagentsStreamsStalled", []),
         Case("model errors: 10% fires",
              [_series(f"{CALLS.name}_count", m, 54), _series(f"{CALLS.name}_count", f"{m}, {err}", 6)],
              "OtelagentsModelErrorRatioHigh",

@@ -39,6 +39,8 @@ AGENT = q.metric(sc.METRIC_INVOKE_AGENT_DURATION, SCOPE)
 TOOL = q.metric(sc.METRIC_EXECUTE_TOOL_DURATION, SCOPE)
 HANDOFFS = q.metric(sc.METRIC_HANDOFFS, SCOPE)
 ERRORS = q.metric(sc.METRIC_ERRORS, SCOPE)
+STREAMS_OPEN = q.metric(sc.METRIC_STREAMS_OPEN, SCOPE)
+STREAMS_STALLED = q.metric(sc.METRIC_STREAMS_STALLED, SCOPE)
 
 MODEL = q.label(sc.GEN_AI_REQUEST_MODEL)
 TOKEN_TYPE = q.label(sc.GEN_AI_TOKEN_TYPE)
@@ -98,6 +100,11 @@ def stream_latency() -> list[Panel]:
                    "its last output chunk. p5 is the slow tail.", (DECODE.name,), decode, TOKENS_PER_SECOND),
         timeseries("Stalls/s by model", "Gaps between output chunks longer than the stall threshold.",
                    (STALLS.name,), [Query(q.rate(STALLS, by=(MODEL,)), legend=f"{{{{{MODEL}}}}}")], "ops"),
+        timeseries("Streams in flight", "Model streams open now, and those of them whose last output chunk is "
+                   "older than the stall threshold (a hung stream shows here while it is still open).",
+                   (STREAMS_OPEN.name, STREAMS_STALLED.name),
+                   [Query(q.or_zero(f"sum({STREAMS_OPEN.series()})"), legend="open"),
+                    Query(q.or_zero(f"sum({STREAMS_STALLED.series()})"), legend="stalled")], "short"),
     ]
 
 

@@ -66,6 +66,7 @@ from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import DEFAULT_MAX_LENGTH, capture_from_env
 from otelagents.telemetry._guardrail_spans import GuardrailTelemetry
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
+from otelagents.telemetry._open_streams import open_streams_for
 from otelagents.telemetry._providers import global_sink, sink_for
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
@@ -114,18 +115,19 @@ class Telemetry(RunObserver):
         # Until the application sets a global meter provider, record into a placeholder and look again at
         # each run (as the API's proxy provider would): then switch to that provider's engine.
         self._follow_global_meter = False
+        self.stall_threshold_s = float(stall_threshold_s)
         if metrics is None:
             metrics, self._follow_global_meter = (sink_for(meter_provider) if meter_provider is not None
                                                   else global_sink())
         self._use_sink(metrics)
         self.capture_content = capture_content
         self.content_max_length = content_max_length
-        self.stall_threshold_s = float(stall_threshold_s)
 
     def _use_sink(self, metrics: MetricsSink) -> None:
         self.metrics = metrics
         self.instruments = Instruments(metrics)
         self.instruments.set_info(__version__)
+        self.streams = open_streams_for(metrics)
 
     def run_started(self, run: RunInfo) -> RunObservation:
         if run.run_config.tracing_disabled:

@@ -105,6 +105,17 @@ def _finish_reason(response: ModelResponse | None, terminal: Any) -> str:
     return sc.FINISH_REASON_ERROR
 
 
+def _stream_key(call: ModelCallInfo) -> AttrItems:
+    model = call.model
+    key: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_CHAT), (sc.GEN_AI_PROVIDER_NAME, model.provider_name),
+                      (sc.GEN_AI_REQUEST_MODEL, model.request_model), (sc.GEN_AI_AGENT_NAME, call.agent.name))
+    if model.server_address:
+        key += ((sc.SERVER_ADDRESS, model.server_address),)
+    if model.server_port is not None:
+        key += ((sc.SERVER_PORT, model.server_port),)
+    return key
+
+
 class ModelCallTelemetry(ModelCallObservation):
     __slots__ = (
         "_agent",
@@ -119,7 +130,9 @@ class ModelCallTelemetry(ModelCallObservation):
         "_sent",
         "_span",
         "_started",
+        "_streams",
         "_terminal",
+        "stream_key",
     )
 
     def __init__(self, run: RunTelemetry, agent: AgentTelemetry, call: ModelCallInfo) -> None:
@@ -148,9 +161,21 @@ class ModelCallTelemetry(ModelCallObservation):
             span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, json_within(input_messages(call.input), limit))
         run.track(self)
         run.stack.push(self, span)
+        self.stream_key = _stream_key(call)
+        self._streams = run.telemetry.streams
+        self._streams.opened(self)
         agent.model_call_seen(call)
         self._started = perf_counter()
         self._sent = 0.0
+
+    @property
+    def stall_threshold_s(self) -> float:
+        return self._run.stall_threshold_s
+
+    def last_output(self) -> float:
+        """When the last output chunk arrived (``perf_counter``), 0.0 before the first; read by the gauges."""
+        deltas = self._deltas
+        return deltas[-1] if deltas else 0.0
 
     def request_sent(self) -> None:
         self._sent = perf_counter()
@@ -187,6 +212,7 @@ class ModelCallTelemetry(ModelCallObservation):
         self._done = True
         now = perf_counter()
         run, span, call = self._run, self._span, self._call
+        self._streams.closed(self)
         run.stack.pop(self)
         run.untrack(self)
         terminal = self._terminal

@@ -88,6 +88,8 @@ METRIC_STALLS: Final = "otelagents.client.stalls"
 METRIC_HANDOFFS: Final = "otelagents.handoffs"
 METRIC_ERRORS: Final = "otelagents.errors"
 METRIC_INFO: Final = "otelagents.info"
+METRIC_STREAMS_OPEN: Final = "otelagents.client.streams.open"
+METRIC_STREAMS_STALLED: Final = "otelagents.client.streams.stalled"
 
 UNIT_SECONDS: Final = "s"
 UNIT_TOKENS: Final = "{token}"
@@ -95,6 +97,7 @@ UNIT_TOKENS_PER_SECOND: Final = "{token}/s"
 UNIT_STALLS: Final = "{stall}"
 UNIT_HANDOFFS: Final = "{handoff}"
 UNIT_ERRORS: Final = "{error}"
+UNIT_STREAMS: Final = "{stream}"
 
 # --- bucket boundaries ----------------------------------------------------------------------------
 # The conventions' advisory set starts at 10 ms; a local model's chunks arrive 1-5 ms apart, so we
@@ -146,6 +149,12 @@ TOKENS_PER_SECOND_BUCKETS: Final[tuple[float, ...]] = (
 MODEL_ATTRIBUTES: Final[tuple[str, ...]] = (
     GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL,
     GEN_AI_AGENT_NAME, SERVER_ADDRESS, SERVER_PORT,
+)
+
+# The streams-in-flight gauges: the model-call attributes known before the first chunk.
+STREAM_ATTRIBUTES: Final[tuple[str, ...]] = (
+    GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_AGENT_NAME, SERVER_ADDRESS,
+    SERVER_PORT,
 )
 
 
@@ -267,6 +276,17 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
         METRIC_ERRORS, "counter", UNIT_ERRORS,
         "Failed operations by gen_ai.operation.name and error.type (cancellations included).",
         (GEN_AI_OPERATION_NAME, GEN_AI_AGENT_NAME, ERROR_TYPE),
+    ),
+    MetricSpec(
+        METRIC_STREAMS_OPEN, "gauge", UNIT_STREAMS,
+        "Streaming model calls open now (request sent, stream not ended).",
+        STREAM_ATTRIBUTES,
+    ),
+    MetricSpec(
+        METRIC_STREAMS_STALLED, "gauge", UNIT_STREAMS,
+        "Open streaming model calls whose last output chunk is older than the stall threshold "
+        "(streams still waiting for their first output are not counted).",
+        STREAM_ATTRIBUTES,
     ),
     MetricSpec(
         METRIC_INFO, "gauge", "1",

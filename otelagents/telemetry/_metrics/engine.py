@@ -27,12 +27,11 @@ import math
 import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
-from itertools import pairwise
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TypeVar
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._metrics._lookup import check_buckets, find_instrument
 from otelagents.telemetry._metrics.points import (
     AttrValue,
     Exemplar,
@@ -350,31 +349,6 @@ class Gauge(_Instrument):
 _KINDS: Mapping[str, type[_Instrument]] = {"histogram": Histogram, "counter": Counter, "gauge": Gauge}
 
 
-def _check_buckets(spec: MetricSpec) -> None:
-    bounds = spec.buckets
-    if spec.kind != "histogram":
-        return
-    if not bounds or any(not math.isfinite(b) for b in bounds) or any(
-            a >= b for a, b in pairwise(bounds)):
-        raise ValueError(f"histogram {spec.name!r} needs finite, strictly increasing bucket bounds; "
-                         f"got {bounds!r}")
-
-
-_T = TypeVar("_T")
-
-
-def find_instrument(instruments: Mapping[str, _T], specs: Mapping[str, MetricSpec], name: str, kind: str) -> _T:
-    """``instruments[name]`` if it is a ``kind``; otherwise a ValueError naming the metrics that exist."""
-    spec = specs.get(name)
-    if spec is None:
-        known = sorted(n for n, s in specs.items() if s.kind == kind)
-        raise ValueError(f"unknown {kind} {name!r}; the {kind}s defined are {known}. New metrics are "
-                         "defined by adding a MetricSpec to semconv.METRICS.")
-    if spec.kind != kind:
-        raise ValueError(f"{name!r} is a {spec.kind}, not a {kind}: use .{spec.kind}({name!r})")
-    return instruments[name]
-
-
 class MetricsEngine:
     """Holds one instrument per spec and hands out cumulative snapshots to exporters."""
 
@@ -386,11 +360,12 @@ class MetricsEngine:
         for spec in specs:
             if spec.name in by_name:
                 raise ValueError(f"metric {spec.name!r} is defined twice; names must be unique")
-            _check_buckets(spec)
+            check_buckets(spec)
             by_name[spec.name] = spec
         self.specs: Mapping[str, MetricSpec] = MappingProxyType(by_name)
         self.max_series_per_metric = max_series_per_metric
         self.start_time_unix_nano = time.time_ns()
+        self._before_collect: list[Callable[[], None]] = []
         self._instruments: dict[str, _Instrument] = {
             name: _KINDS[spec.kind](spec, max_series_per_metric) for name, spec in by_name.items()
         }
@@ -407,6 +382,15 @@ class MetricsEngine:
     def _lookup(self, name: str, kind: str) -> _Instrument:
         return find_instrument(self._instruments, self.specs, name, kind)
 
+    def before_collect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at the start of every :meth:`collect` (e.g. to set gauges of what is open now)."""
+        self._before_collect.append(callback)
+
     def collect(self) -> list[MetricSnapshot]:
         """A cumulative snapshot of every metric, in spec order (metrics with no series included)."""
+        for callback in tuple(self._before_collect):
+            try:
+                callback()
+            except Exception:  # a hook must not cost the scrape its other metrics
+                logger.exception("a before_collect callback of the metrics engine failed")
         return [inst._snapshot(self.start_time_unix_nano) for inst in self._instruments.values()]
