@@ -148,6 +148,12 @@ COVERED: dict[str, tuple[str, ...]] = {
         "tests/test_cli_demo.py::test_otlp_endpoint_sends_traces_and_metrics",
         "tests/test_cli_demo.py::test_load_mode_prints_progress_and_a_summary_table",
     ),
+    "uvicorn --workers 4 examples.workers.app:app": (
+        "tests/test_lifecycle_workers.py::test_uvicorn_workers_each_serve_their_metrics",
+    ),
+    "gunicorn --preload --workers 4 -c examples/workers/gunicorn_conf.py examples.workers.app:wsgi_app": (
+        "tests/test_lifecycle_workers.py::test_gunicorn_preload_forked_workers_each_serve_their_metrics",
+    ),
 }
 
 
