@@ -141,6 +141,9 @@ COVERED: dict[str, tuple[str, ...]] = {
         "tests/test_dashboards.py::test_prometheus_config_is_valid_and_scrapes_the_exporter_port",
         "tests/test_e2e_dashboards.py::test_prometheus_loaded_and_evaluates_every_rule_healthily",
     ),
+    "opentelemetry-instrument python app.py": (
+        "tests/test_telemetry_zero_code.py::test_opentelemetry_instrument_on_an_unmodified_script_exports_spans_and_metrics",
+    ),
     "otelcol-contrib --config dashboards/otel-collector.yaml": (
         "tests/test_dashboards.py::test_collector_pipelines_use_defined_components",
     ),
