@@ -141,6 +141,9 @@ COVERED: dict[str, tuple[str, ...]] = {
         "tests/test_dashboards.py::test_prometheus_config_is_valid_and_scrapes_the_exporter_port",
         "tests/test_e2e_dashboards.py::test_prometheus_loaded_and_evaluates_every_rule_healthily",
     ),
+    "opentelemetry-instrument python app.py": (
+        "tests/test_telemetry_zero_code.py::test_opentelemetry_instrument_on_an_unmodified_script_exports_spans_and_metrics",
+    ),
     "otelcol-contrib --config dashboards/otel-collector.yaml": (
         "tests/test_dashboards.py::test_collector_pipelines_use_defined_components",
     ),
@@ -160,6 +163,12 @@ COVERED: dict[str, tuple[str, ...]] = {
     "otelagents demo --runs 200 --concurrency 8 --otlp-endpoint http://127.0.0.1:4317": (
         "tests/test_cli_demo.py::test_otlp_endpoint_sends_traces_and_metrics",
         "tests/test_cli_demo.py::test_load_mode_prints_progress_and_a_summary_table",
+    ),
+    "uvicorn --workers 4 examples.workers.app:app": (
+        "tests/test_lifecycle_workers.py::test_uvicorn_workers_each_serve_their_metrics",
+    ),
+    "gunicorn --preload --workers 4 -c examples/workers/gunicorn_conf.py examples.workers.app:wsgi_app": (
+        "tests/test_lifecycle_workers.py::test_gunicorn_preload_forked_workers_each_serve_their_metrics",
     ),
 }
 
