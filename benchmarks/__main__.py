@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution")
+SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution", "default")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,13 @@ async def run_async(settings: Settings, results: dict[str, Any]) -> None:
                     runs=settings.accuracy_runs, progress=progress)
         finally:
             full.close()
+        if "default" in wanted:
+            from benchmarks.default_paths import run_default_paths
+
+            progress(f"default telemetry: {settings.deltas} deltas, {settings.rounds} rounds x {settings.repeat} "
+                     "runs per phase, in a child process")
+            results["default"] = run_default_paths(collector, deltas=settings.deltas, rounds=settings.rounds,
+                                                   repeat=settings.repeat, export_interval_s=settings.export_interval_s)
         if "resolution" in wanted:
             from benchmarks.resolution import run_resolution
 
@@ -135,6 +142,9 @@ def table(settings: Settings, results: dict[str, Any]) -> str:
     rows += _report.accuracy_rows(results.get("accuracy"))
     rows += _report.scale_rows(results.get("scale"))
     rows += _report.resolution_rows(results.get("resolution"))
+    from benchmarks.default_paths import default_rows
+
+    rows += default_rows(results.get("default"), throughput)
     return _report.render(rows)
 
 

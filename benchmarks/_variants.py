@@ -65,9 +65,14 @@ class Floor:
 
 
 class Ours:
-    """otelagents, with ``observers`` on every run (``[]``: telemetry disabled, ``tracing_disabled=True``)."""
+    """otelagents, with ``observers`` on every run.
 
-    def __init__(self, key: str, label: str, base_url: str, observers: list[Any], api: str = "responses") -> None:
+    ``tracing_disabled``: default, when there is no observer (else the default observer would trace the run);
+    ``False`` with no observer measures the default observer itself.
+    """
+
+    def __init__(self, key: str, label: str, base_url: str, observers: list[Any], api: str = "responses",
+                 tracing_disabled: bool | None = None) -> None:
         import otelagents
         from otelagents.models.interface import Model
         from otelagents.models.openai_chatcompletions import OpenAIChatCompletionsModel
@@ -79,13 +84,13 @@ class Ours:
             OpenAIChatCompletionsModel(MODEL, self.client)
         self.agent: Any = otelagents.Agent(name="bench", instructions=INSTRUCTIONS, model=model)
         self.observers = observers
+        self.tracing_disabled = not observers if tracing_disabled is None else tracing_disabled
         self.runner = otelagents.Runner
         self.run_config = otelagents.RunConfig
 
     async def run(self) -> int:
         count = 0
-        # No observer: telemetry disabled for the run (else the default observer would trace it).
-        config = self.run_config(observers=self.observers, tracing_disabled=not self.observers)
+        config = self.run_config(observers=self.observers, tracing_disabled=self.tracing_disabled)
         result = self.runner.run_streamed(self.agent, PROMPT, run_config=config)
         async for _event in result.stream_events():
             count += 1

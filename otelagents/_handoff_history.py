@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._server_conversation import FILTER_REFUSED
 from ._tool_runner import apply_input_filter
+from .exceptions import UserError
 from .handoffs import Handoff, HandoffInputData
 from .items import RunItem
 from .run_context import RunContextWrapper
@@ -32,6 +34,7 @@ async def history_after_handoff(
     generated: list[RunItem],
     turn_items: list[RunItem],
     context: RunContextWrapper[Any],
+    server_managed: bool = False,
 ) -> HandoffHistory:
     """Apply the input filter; without one, the history goes on unchanged.
 
@@ -45,6 +48,10 @@ async def history_after_handoff(
         new_items=tuple(turn_items),
         run_context=context,
     )
+    if server_managed:
+        if handoff.input_filter is not None or run_config.handoff_input_filter is not None:
+            raise UserError(FILTER_REFUSED)
+        return HandoffHistory(original_input, [*generated, *turn_items], turn_items)
     filtered = await apply_input_filter(handoff, run_config.handoff_input_filter, data)
     if filtered is data:
         return HandoffHistory(original_input, [*generated, *turn_items], turn_items)

@@ -26,7 +26,9 @@ from ._handoff_history import history_after_handoff
 from ._hosted_tools import HOSTED_CALL_TYPES
 from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
 from ._observing import safe_call
+from ._server_conversation import ServerConversation
 from ._session import SessionRun
+from ._tool_names import check_tool_names
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
@@ -104,6 +106,7 @@ class RunLoop:
         error_handlers: Mapping[str, Any] | None = None,
         settings_for: Callable[[Agent[Any], RunConfig], ModelSettings] | None = None,
         session: SessionRun | None = None,
+        conversation: ServerConversation | None = None,
     ) -> None:
         self.result = result
         self.settings_for = settings_for or _own_settings
@@ -118,6 +121,7 @@ class RunLoop:
         self.generated: list[RunItem] = []
         self.agent_observation: AgentObservation | None = None
         self.session = session or SessionRun(None, None, None)
+        self.conversation = conversation
         self.input_gate = InputGate.for_run(result, run_config, streamed, self._observe_guardrail)
         self.tracing = (
             ModelTracing.DISABLED
@@ -204,13 +208,18 @@ class RunLoop:
         system_prompt = await agent.get_system_prompt(ctx)
         tools = await agent.get_all_tools(ctx)
         handoffs = await agent.get_enabled_handoffs(ctx)
+        check_tool_names(agent, tools, handoffs)
         model = self.resolve_model(agent, self.run_config)
         settings = self.settings_for(agent, self.run_config)
         if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
             settings = settings.resolve(ModelSettings(tool_choice="auto"))
         output_schema = output_schema_for(agent)
-        input_items = ItemHelpers.input_to_new_input_list(self.original_input)
-        input_items.extend(item.to_input_item() for item in self.generated)
+        conversation = self.conversation
+        if conversation is not None:  # the server keeps the history: send only what it has not seen
+            input_items = conversation.unsent(self.original_input, self.generated)
+        else:
+            input_items = ItemHelpers.input_to_new_input_list(self.original_input)
+            input_items.extend(item.to_input_item() for item in self.generated)
         filtered = await filter_model_input(self.run_config, agent, ctx, input_items, system_prompt)
         input_items, system_prompt = filtered.input, filtered.instructions
         ctx.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)  # as the SDK sets it
@@ -232,6 +241,9 @@ class RunLoop:
         await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         await _call_hook(agent.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         request = ModelRequest(system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing)
+        if conversation is not None:
+            request.previous_response_id = conversation.previous_response_id
+            request.conversation_id = conversation.conversation_id
         try:
             if whole:
                 response = await whole_response(model, request)
@@ -244,6 +256,8 @@ class RunLoop:
         ctx.usage.add(response.usage)
         safe_call("ModelCallObservation.ended", call_obs.ended, None, response, Outcome(usage=response.usage))
         turn = self._classify(agent, response, tools, handoffs)
+        if conversation is not None:
+            conversation.answered(response.response_id, turn.model_items)
         for item in turn.model_items:
             self.emit(RunItemStreamEvent(name=_ITEM_EVENT_NAMES[item.type], item=item))  # type: ignore[arg-type]
         await _call_hook(self.hooks, "on_llm_end", ctx, agent, response)
@@ -290,6 +304,7 @@ class RunLoop:
                 turn.tool_runs, agent=agent, context=ctx, hooks=self.hooks,
                 observation=self.agent_observation or NOOP_AGENT,
                 max_concurrency=self.run_config.max_function_tool_concurrency, run_config=self.run_config,
+                guardrail_sink=result,
             )
         except FatalToolError as fatal:
             for finished in fatal.finished:
@@ -311,6 +326,7 @@ class RunLoop:
             after = await history_after_handoff(
                 turn.handoff_runs[0].handoff, self.run_config, original_input=self.original_input,
                 generated=self.generated, turn_items=turn_items, context=ctx,
+                server_managed=self.conversation is not None,
             )
             self.original_input = result.input = after.original_input
             self.generated, turn_items = after.generated, after.turn_items

@@ -52,6 +52,8 @@ class Handoff:
     strict_json_schema: bool = True
     is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True
     agent: Agent[Any] | None = field(default=None, repr=False)
+    # Overrides RunConfig.nest_handoff_history for this handoff (None: use the run's setting).
+    nest_handoff_history: bool | None = None
 
     def get_transfer_message(self, agent: Agent[Any]) -> str:
         return json.dumps({"assistant": agent.name})
@@ -73,6 +75,7 @@ def handoff(
     input_type: type[Any] | None = None,
     input_filter: HandoffInputFilter | None = None,
     is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True,
+    nest_handoff_history: bool | None = None,
 ) -> Handoff:
     """Describe a handoff to ``agent``, with an optional callback and input type."""
     if input_filter is not None and not callable(input_filter):
@@ -97,8 +100,10 @@ def handoff(
 
     async def invoke(ctx: RunContextWrapper[Any], args_json: str) -> Agent[Any]:
         if adapter is not None and on_handoff is not None:
-            try:
-                parsed = adapter.validate_json(args_json or "{}")
+            if args_json is None:
+                raise ModelBehaviorError("Handoff function expected non-null input, but got None")
+            try:  # strict, as in the SDK: "5" is not an int, 1 is not a string
+                parsed = adapter.validate_json(args_json, strict=True)
             except ValidationError as exc:
                 raise ModelBehaviorError(f"Invalid JSON input for handoff {tool_name}: {exc}") from exc
             result = on_handoff(ctx, parsed)
@@ -119,4 +124,5 @@ def handoff(
         input_filter=input_filter,
         is_enabled=is_enabled,
         agent=agent,
+        nest_handoff_history=nest_handoff_history,
     )

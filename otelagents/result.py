@@ -15,6 +15,7 @@ from .stream_events import StreamEvent
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .tool_guardrails import ToolInputGuardrailResult, ToolOutputGuardrailResult
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ class RunResultBase:
     output_guardrail_results: list[Any]
     context_wrapper: RunContextWrapper[Any]
     _last_agent: Agent[Any]
+    tool_input_guardrail_results: list[ToolInputGuardrailResult] = field(default_factory=list)
+    tool_output_guardrail_results: list[ToolOutputGuardrailResult] = field(default_factory=list)
 
     @property
     def last_agent(self) -> Agent[Any]:
@@ -64,11 +67,19 @@ class _Sentinel:
 
 
 _END = _Sentinel()
+_AWAITED_CHECK_S = 0.05
 
 
 @dataclass
 class RunResultStreaming(RunResultBase):
     """A run in progress. Iterate ``stream_events()``; read ``final_output`` once iteration ends.
+
+    Back-pressure, as the Agents SDK: before each next turn the run waits until every active iterator
+    has come back for the next event (has handled the turn's events). Unlike the SDK, it never waits
+    while the run itself is awaited (``await result.run_loop_task``, ``asyncio.wait``/``gather`` on it):
+    a consumer that reads one event, keeps the iterator and awaits the run gets a finished run, and the
+    rest of the events from the iterator. A failed run's error is raised by every iteration of
+    ``stream_events()`` and to every consumer, after the events before it.
 
     Unlike the Agents SDK, leaving the iteration early (``break``, an exception in the loop body,
     ``aclose()``, or dropping the iterator) cancels the run as ``cancel("immediate")`` does, so no
@@ -128,10 +139,25 @@ class RunResultStreaming(RunResultBase):
         handling the last event (as the Agents SDK's ``queue.join()``), so a ``cancel("after_turn")``
         made while handling it still stops the run before the next turn."""
         while self._consumers > 0 and (self._events or self._unacknowledged > 0):
+            if self._run_is_awaited():
+                # Someone waits for the run to finish (``await result.run_loop_task``, ``asyncio.wait``,
+                # ``gather``), maybe the very consumer holding an event: holding the run back would
+                # deadlock. It goes on; undelivered events stay queued for the iterator.
+                return
             if self._drained is None:
                 self._drained = asyncio.Event()
             self._drained.clear()
-            await self._drained.wait()
+            try:  # woken by the consumer; re-checks now and then whether the run became awaited
+                await asyncio.wait_for(self._drained.wait(), _AWAITED_CHECK_S)
+            except asyncio.TimeoutError:
+                pass
+
+    def _run_is_awaited(self) -> bool:
+        """Whether anything other than the runner itself waits on the run task (a done callback)."""
+        from .run import _retrieve
+
+        callbacks = getattr(self.run_loop_task, "_callbacks", None) or ()
+        return any(entry[0] is not _retrieve for entry in callbacks)
 
     # --- consumer side -----------------------------------------------------------------------------
     def stream_events(self) -> AsyncIterator[StreamEvent]:
@@ -193,8 +219,9 @@ class _EventIterator:
         events = result._events
         while not events:
             if result._ended:
-                # The end was already delivered (to an earlier iterator): nothing more will come.
-                self._close(cancel=False)
+                # The end was already delivered (to an earlier iterator): nothing more will come, but a
+                # failed run's error reaches every iteration and every consumer.
+                await self._end()
                 raise StopAsyncIteration
             if result._wakeup is None:
                 result._wakeup = asyncio.Event()

@@ -10,6 +10,7 @@ from ._agent_tool import CURRENT_RUN_CONFIG
 from ._error_handling import check_error_handlers
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
+from ._server_conversation import ServerConversation
 from ._session import SessionRun, check_session
 from .agent import Agent
 from .exceptions import InputGuardrailTripwireTriggered, UserError
@@ -87,17 +88,6 @@ def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSetting
     return settings.resolve(run_config.model_settings)
 
 
-_UNSUPPORTED = "{} is not supported by otelagents yet (see the README's compatibility notes); {}"
-
-
-def _check_unsupported(
-    session: Any, previous_response_id: Any, auto_previous_response_id: bool, conversation_id: Any
-) -> None:
-    """Refuse SDK features we do not implement, rather than silently ignoring them."""
-    if previous_response_id is not None or auto_previous_response_id:
-        raise UserError(_UNSUPPORTED.format("previous_response_id", "pass the history as input instead"))
-    if conversation_id is not None:
-        raise UserError(_UNSUPPORTED.format("conversation_id", "pass the history as input instead"))
 
 
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
@@ -128,12 +118,12 @@ class Runner:
     ) -> RunResultStreaming:
         """Start a run in the background and return at once; iterate ``result.stream_events()``."""
         _check_common(starting_agent, max_turns, error_handlers)
-        _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
+        conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
             _drive(result, config, hooks, streamed=True, error_handlers=error_handlers,
-                   session=check_session(session)),
+                   session=check_session(session), conversation=conversation),
             name=f"otelagents run: {starting_agent.name}",
         )
         result.run_loop_task.add_done_callback(_retrieve)
@@ -157,16 +147,18 @@ class Runner:
     ) -> RunResult:
         """Run to the end and return the result. Raises the run's error."""
         _check_common(starting_agent, max_turns, error_handlers)
-        _check_unsupported(session, previous_response_id, auto_previous_response_id, conversation_id)
+        conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
         config = RunConfig.coerce(run_config)
         state = _new_result(starting_agent, input, context, max_turns)
         await _drive(state, config, hooks, streamed=False, error_handlers=error_handlers,
-                     session=check_session(session))
+                     session=check_session(session), conversation=conversation)
         return RunResult(
             input=state.input, new_items=state.new_items, raw_responses=state.raw_responses,
             final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,
             output_guardrail_results=state.output_guardrail_results,
             context_wrapper=state.context_wrapper, _last_agent=state.current_agent, max_turns=max_turns,
+            tool_input_guardrail_results=state.tool_input_guardrail_results,
+            tool_output_guardrail_results=state.tool_output_guardrail_results,
         )
 
     @classmethod
@@ -216,7 +208,7 @@ def _new_result(agent: Agent[Any], input: Any, context: Any, max_turns: int | No
 
 async def _drive(
     result: RunResultStreaming, config: RunConfig, hooks: Any, *, streamed: bool, error_handlers: Any = None,
-    session: Session | None = None,
+    session: Session | None = None, conversation: ServerConversation | None = None,
 ) -> None:
     """Run the loop with observation, errors and the end-of-stream sentinel on every path.
 
@@ -237,12 +229,13 @@ async def _drive(
                 starting_agent=result.current_agent, input=result.input, run_config=config,
                 max_turns=result.max_turns, streamed=streamed,
                 include_sensitive_data=config.trace_include_sensitive_data,
-                conversation_id=session_run.conversation_id,
+                conversation_id=session_run.conversation_id or (
+                    conversation.conversation_id if conversation is not None else None),
             ),
         )
         loop = RunLoop(result, run_config=config, hooks=hooks, observation=observation,
                        resolve_model=resolve_model, streamed=streamed, error_handlers=error_handlers,
-                       settings_for=model_settings_for, session=session_run)
+                       settings_for=model_settings_for, session=session_run, conversation=conversation)
         try:
             await loop.run()
         except InputGuardrailTripwireTriggered as exc:

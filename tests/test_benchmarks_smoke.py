@@ -49,6 +49,18 @@ FIGURES = [
     "time to first token: series per label set",
     "chunk gap: max relative error",
     "chunk gap: series per label set",
+    "events/s, otelagents, default telemetry, no SDK configured",
+    "events/s, otelagents, telemetry disabled (tracing_disabled=True)",
+    "events/s, otelagents, default telemetry, application's SDK providers",
+    "events/s, otelagents, application's SDK providers set, telemetry off",
+    "events/s, otelagents, application's SDK providers, one SDK record() per value",
+    "ratio default with no SDK configured / disabled (",
+    "ratio default with no SDK configured / disabled, events per CPU second",
+    "ratio application's SDK providers: full / off (",
+    "ratio application's SDK providers: full / off, events per CPU second",
+    "ratio application's SDK providers, record() per value / off",
+    "ratio setup(): full / off (",
+    "ratio setup(): full / off, events per CPU second",
 ]
 # Rows that depend on the optional openai-agents SDK (the `bench` extra); all others need only otelagents.
 SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7, 8)} | {
@@ -95,7 +107,7 @@ def test_quick_run_prints_every_row_with_values(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     for figure in ("time to first token: max relative error", "chunk gap: max relative error"):
         assert rows[figure][4] == "ok", rows[figure]  # a bucket layout property, not a speed
-    assert set(report["results"]) == {"throughput", "hot_path", "accuracy", "scale", "resolution"}
+    assert set(report["results"]) == {"throughput", "hot_path", "accuracy", "scale", "resolution", "default"}
     assert report["results"]["accuracy"]["truth"] == "server send times"
     samples = report["results"]["throughput"]["samples"]
     assert all(len(s) == 1 and s[0]["events"] > 200 for s in samples.values()), samples  # 200 deltas + framing

@@ -193,15 +193,16 @@ def test_model_settings_resolve_and_usage_add() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"previous_response_id": "resp_1"}, {"auto_previous_response_id": True},
-    {"conversation_id": "conv_1"},
+    {"previous_response_id": ""}, {"previous_response_id": 5}, {"conversation_id": ""},
 ])
-async def test_unsupported_sdk_features_raise_instead_of_being_ignored(kwargs: dict[str, object]) -> None:
+async def test_bad_server_conversation_arguments_raise(kwargs: dict[str, object]) -> None:
+    # previous_response_id / conversation_id are supported (tests/test_sdk_parity_conversation.py);
+    # values that cannot be ids are refused up front.
     from otelagents import Runner
     from otelagents.testing import ScriptedModel
 
     agent = Agent(name="a", model=ScriptedModel(["x"]))
-    with pytest.raises(UserError, match="not supported by otelagents"):
+    with pytest.raises(UserError, match="must be a non-empty string or None"):
         await Runner.run(agent, "go", **kwargs)  # type: ignore[arg-type]
-    with pytest.raises(UserError, match="not supported by otelagents"):
+    with pytest.raises(UserError, match="must be a non-empty string or None"):
         Runner.run_streamed(agent, "go", **kwargs)  # type: ignore[arg-type]

@@ -91,6 +91,9 @@ def _parser() -> _Parser:
                       help="load mode: N runs without live text, with a progress bar and a summary table")
     demo.add_argument("--concurrency", type=_positive, default=None, metavar="C",
                       help="load mode: runs in flight at once (default: 4)")
+    demo.add_argument("--runner", choices=("otelagents", "agents-sdk"), default="otelagents",
+                      help="run the scenarios on otelagents' runner (default) or on the real openai-agents SDK "
+                           "with otelagents' plugin (pip install \"otelagents[agents-sdk]\")")
     demo.add_argument("--debug", action="store_true", help="show tracebacks and OpenTelemetry's own logs")
     from ._profile import add_parser as add_profile
 
@@ -193,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.concurrency is not None and args.runs is None:
             raise CLIError("--concurrency needs --runs N (load mode)", usage=True)
+        if args.runner == "agents-sdk" and args.runs is not None:
+            raise CLIError("--runs (load mode) runs on otelagents' runner; drop --runner agents-sdk", usage=True)
         options = DemoOptions(
             scenario=args.scenario,
             target=target_spec(args.model, args.base_url, args.api, args.fast),
@@ -203,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             otlp_protocol=args.otlp_protocol,
             runs=args.runs,
             concurrency=args.concurrency or 4,
+            runner=args.runner,
         )
         with _logging(debug, err):
             return run(options, out, err)

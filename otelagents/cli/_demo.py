@@ -15,10 +15,10 @@ from otelagents.observer import RunObserver
 from otelagents.run import Runner
 from otelagents.telemetry import semconv as sc
 
-from ._errors import explain_run_error
+from ._errors import CLIError, explain_run_error
 from ._pipeline import Pipeline, resolve_otlp
 from ._report import MetricsView, summarize, summary_lines, trace_lines
-from ._scenarios import Scenario, scenario_names, select
+from ._scenarios import Scenario, offline_model, scenario_names, select
 from ._target import Target, TargetSpec
 
 _RULE = "=" * 78
@@ -35,6 +35,7 @@ class DemoOptions:
     otlp_protocol: str | None
     runs: int | None  # None: the demo; a number: load mode
     concurrency: int
+    runner: str = "otelagents"  # or "agents-sdk": the same scenarios on the real Agents SDK with the plugin
 
 
 def run(options: DemoOptions, out: TextIO, err: TextIO) -> int:
@@ -57,7 +58,7 @@ def run(options: DemoOptions, out: TextIO, err: TextIO) -> int:
             code = asyncio.run(run_load(scenarios, options.target, pipeline, options.runs, options.concurrency,
                                         out, err))
         else:
-            code = asyncio.run(_run_scenarios(scenarios, options.target, pipeline, out))
+            code = asyncio.run(_run_scenarios(scenarios, options.target, pipeline, out, options.runner))
         if otlp is not None:
             if pipeline.flush_otlp():
                 _say(out, f"otlp     sent the traces and metrics to {otlp.traces_endpoint.split('/v1/')[0]}")
@@ -95,9 +96,11 @@ async def warm_up(scenarios: list[Scenario]) -> None:
             pass
 
 
-async def _run_scenarios(scenarios: list[Scenario], spec: TargetSpec, pipeline: Pipeline, out: TextIO) -> int:
+async def _run_scenarios(scenarios: list[Scenario], spec: TargetSpec, pipeline: Pipeline, out: TextIO,
+                         runner: str = "otelagents") -> int:
     await warm_up(scenarios)
     target = Target(spec)
+    sdk = _sdk_runner(pipeline, spec) if runner == "agents-sdk" else None
     try:
         for number, scenario in enumerate(scenarios, start=1):
             _say(out)
@@ -106,7 +109,7 @@ async def _run_scenarios(scenarios: list[Scenario], spec: TargetSpec, pipeline: 
             _say(out, _RULE)
             before = MetricsView.of(pipeline.snapshot())
             pipeline.spans.clear()
-            await _stream_one(scenario, target, [pipeline.telemetry], spec, out)
+            await _stream_one(scenario, target, [pipeline.telemetry], spec, out, sdk)
             spans = pipeline.finished_spans()
             added = MetricsView.of(pipeline.snapshot()).minus(before)
             summary = summarize(spans, added)
@@ -121,15 +124,33 @@ async def _run_scenarios(scenarios: list[Scenario], spec: TargetSpec, pipeline: 
         _footer(pipeline, out)
     finally:
         await target.close()
+        if sdk is not None:
+            await sdk.close()
     return 0
 
 
+def _sdk_runner(pipeline: Pipeline, spec: TargetSpec) -> Any:
+    """The Agents SDK side of ``--runner agents-sdk`` (it needs the SDK installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("agents") is None:
+        raise CLIError('--runner agents-sdk needs the openai-agents SDK: pip install "otelagents[agents-sdk]"')
+    from otelagents.instrumentation.agents_sdk._demo import SDKDemoRunner
+
+    return SDKDemoRunner(pipeline.telemetry, spec.model, spec.base_url, spec.api_key, spec.api)
+
+
 async def _stream_one(scenario: Scenario, target: Target, observers: list[RunObserver], spec: TargetSpec,
-                      out: TextIO) -> None:
+                      out: TextIO, sdk: Any = None) -> None:
     printer = _Printer(out)
     printer.line(f"user: {scenario.prompt}")
-    result = Runner.run_streamed(scenario.agent(), scenario.prompt,
-                                 run_config=target.run_config(scenario, observers))
+    result: Any
+    if sdk is not None:  # the same scenario on the Agents SDK (its events have the same shapes)
+        result = sdk.run_streamed(scenario.agent(), scenario.prompt, scenario.workflow_name,
+                                  offline_model(scenario, spec.pace))
+    else:
+        result = Runner.run_streamed(scenario.agent(), scenario.prompt,
+                                     run_config=target.run_config(scenario, observers))
     try:
         async for event in result.stream_events():
             if event.type == "raw_response_event":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from otelagents._observing import set_telemetry_observer
 from otelagents.exceptions import UserError
 
 from ._errors import CLIError
@@ -157,6 +158,9 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
                              output=args.output, scenario_label=args.scenario)
     otlp = resolve_otlp(args.otlp_endpoint, args.otlp_protocol)
     pipeline = Pipeline(metrics_host="127.0.0.1", metrics_port=metrics_port, otlp=otlp)
+    # Each request is observed once, by the pipeline's telemetry (and the recorder): not also by the default
+    # telemetry, which would cost time per chunk and, with a global SDK configured, trace every run twice.
+    default = set_telemetry_observer(None)
     try:
         out.write(f"otelagents profile: {options.endpoint.describe()}\n")
         out.write(f"workload {options.workload.name}; {options.requests} requests at concurrency "
@@ -169,6 +173,7 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
             err.write(f"otelagents profile: warning: could not export to the OTLP endpoint {otlp.traces_endpoint} "
                       "in time; is the collector running?\n")
     finally:
+        set_telemetry_observer(default)
         pipeline.close()
     runs = result.runs
     if all(run["completed"] == 0 for run in runs):

@@ -31,13 +31,13 @@ from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 
 from otelagents.telemetry._export import SizeBoundedSpanExporter
-from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
+from otelagents.telemetry._metrics import MetricsEngine, MetricsPortInUseError, MetricsServer, OTLPMetricsBridge
 from otelagents.telemetry._observer import Telemetry, install, installed
 
 if TYPE_CHECKING:
     from otelagents.telemetry._setup import TelemetryHandle
 
-__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "with_instance_id"]
+__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "serve_metrics", "with_instance_id"]
 
 logger = logging.getLogger("otelagents.telemetry")
 
@@ -118,8 +118,24 @@ def rearm(handle: TelemetryHandle) -> None:
         bridge.start()
 
 
-def adopt(handle: TelemetryHandle, prometheus: bool, host: str, port: int) -> TelemetryHandle:
+def adopt(handle: TelemetryHandle, prometheus: bool, host: str, port: int | range) -> TelemetryHandle:
     """``setup()`` called again in a forked worker: serve this worker's metrics on ``host:port``."""
     if prometheus and handle.metrics_server is None and handle.engine is not None:
-        handle.metrics_server = MetricsServer(handle.engine, host, port).start()
+        handle.metrics_server = serve_metrics(handle.engine, host, port)
     return handle
+
+
+def serve_metrics(engine: MetricsEngine, host: str, port: int | range) -> MetricsServer:
+    """Serve ``/metrics`` on ``port``, or on the first free port of a range (one port per worker process:
+    list the range as Prometheus targets). Raises ``MetricsPortInUseError`` naming the port or range."""
+    if isinstance(port, int):
+        return MetricsServer(engine, host, port).start()
+    for candidate in port:
+        try:
+            return MetricsServer(engine, host, candidate).start()
+        except MetricsPortInUseError:
+            continue
+    error = MetricsPortInUseError(host, port.start)
+    error.strerror = (f"cannot serve /metrics on {host}: every port of {port.start}-{port[-1]} is in use. "
+                      "Widen the range to the number of worker processes, or push over OTLP.")
+    raise error

@@ -213,7 +213,7 @@ def _interval(given: float | None) -> float:
     return millis / 1000.0
 
 
-def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
+def _prometheus_address(host: str | None, port: int | range | None) -> tuple[str, int | range]:
     host = host or env_value("OTEL_EXPORTER_PROMETHEUS_HOST") or _DEFAULT_PROMETHEUS_HOST
     if port is None:
         raw = env_value("OTEL_EXPORTER_PROMETHEUS_PORT")
@@ -221,7 +221,10 @@ def _prometheus_address(host: str | None, port: int | None) -> tuple[str, int]:
             port = int(raw) if raw is not None else _DEFAULT_PROMETHEUS_PORT
         except ValueError as exc:
             raise ValueError(f"OTEL_EXPORTER_PROMETHEUS_PORT={raw!r} is not a port number") from exc
-    if not 0 <= port <= 65535:
+    if isinstance(port, range):
+        if not port or port.start < 1 or port[-1] > 65535:
+            raise ValueError(f"a /metrics port range must be non-empty, within 1-65535, not {port!r}")
+    elif not 0 <= port <= 65535:
         raise ValueError(f"the /metrics port must be between 0 and 65535, not {port}")
     return host, port
 
@@ -233,7 +236,7 @@ def setup(
     otlp_protocol: str | None = None,
     prometheus: bool = True,
     prometheus_host: str | None = None,
-    prometheus_port: int | None = None,
+    prometheus_port: int | range | None = None,
     console: bool = False,
     metrics_interval_s: float | None = None,
     instrument: bool = True,
@@ -242,6 +245,10 @@ def setup(
 
     Calling it again while the first handle is live returns that handle. A taken ``/metrics`` port raises
     ``MetricsPortInUseError`` (pass ``prometheus_port=``, ``0`` for any free port, or ``prometheus=False``).
+    ``prometheus_port=range(9464, 9468)`` serves on the first free port of the range: with several worker
+    processes (``uvicorn --workers 4``, gunicorn), each worker gets its own port for Prometheus to scrape.
+    In a worker forked after ``setup()`` (gunicorn ``--preload``), calling it again serves that worker's
+    metrics and returns the inherited handle (see ``_fork``).
     """
     global _active
     with _active_lock:
@@ -263,7 +270,7 @@ def setup(
         server = None
         if prometheus:
             host, port = _prometheus_address(prometheus_host, prometheus_port)
-            server = MetricsServer(engine, host, port).start()  # first: a taken port fails before anything else
+            server = _fork.serve_metrics(engine, host, port)  # first: a taken port fails before anything else
         try:
             losses = LossCounter()
             provider, owned, span_exporters = _tracer_provider(service_name, trace_protocol, trace_endpoint,

@@ -93,8 +93,9 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             first = _processor is None
             if _processor is None:
                 _processor = ObservingProcessor()
-            _register(agents, _processor, first)
             _processor.enabled = True
+            _patches.kept_processor = _processor
+            _register(agents, _processor, first)
         self.telemetry = telemetry
 
     def _uninstrument(self, **kwargs: Any) -> None:

@@ -33,7 +33,13 @@ _TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error
 
 
 def describe_model(model: Any) -> ModelInfo:
-    """Name, provider and server of an SDK model, as the runner's adapters describe theirs."""
+    """Name, provider and server of an SDK model, as the runner's adapters describe theirs (a model with a
+    ``describe()`` returning an otelagents ``ModelInfo`` describes itself)."""
+    describe = getattr(model, "describe", None)
+    if callable(describe):
+        info = describe()
+        if isinstance(info, ModelInfo):
+            return info
     name = getattr(model, "model", None)
     request_model = name if isinstance(name, str) and name else type(model).__name__
     client: Any = getattr(model, "_client", None)

@@ -11,7 +11,9 @@ working) and are removed by ``unpatch_all``.
   (``otelagents.consumer.left``); the SDK keeps the run going, and so do our spans;
 * ``run_loop.get_model``: each turn's model is wrapped in an ``ObservedModel``;
 * the guardrail runners and the function-tool runner: tell the processor the guardrail's kind and the
-  tool call's id, arguments and description.
+  tool call's id, arguments and description;
+* ``SynchronousMultiTracingProcessor.set_processors``: an application's ``set_trace_processors([...])``
+  replaces its processors, not ours.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ._runs import RunRecord, current_run
 logger = logging.getLogger("otelagents.instrumentation.agents_sdk")
 
 _observer: RunObserver | None = None
+kept_processor: Any = None  # our TracingProcessor, kept in the SDK's list when the application replaces it
 _streams: dict[int, RunRecord] = {}  # id(RunResultStreaming) -> its record, until the run ends
 _applied: list[tuple[Any, str, Any]] = []
 
@@ -158,6 +161,16 @@ async def _run_single_tool(wrapped: Callable[..., Any], instance: Any, args: tup
         tool_call_context.reset(token)
 
 
+def _set_processors(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+    """``set_trace_processors([...])`` (e.g. to stop exporting to OpenAI's backend) keeps our processor."""
+    processors = list(_arg(args, kwargs, 0, "processors") or [])
+    ours = kept_processor
+    if ours is not None and getattr(ours, "enabled", False) and ours not in processors:
+        processors.append(ours)
+    return wrapped(processors)
+
+
 PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("agents.run", "AgentRunner.run", _run),
     ("agents.run", "AgentRunner.run_streamed", _run_streamed),
@@ -166,6 +179,7 @@ PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("agents.run_internal.guardrails", "run_single_input_guardrail", _guardrail("input")),
     ("agents.run_internal.guardrails", "run_single_output_guardrail", _guardrail("output")),
     ("agents.run_internal.tool_execution", "_FunctionToolBatchExecutor._run_single_tool", _run_single_tool),
+    ("agents.tracing.provider", "SynchronousMultiTracingProcessor.set_processors", _set_processors),
 )
 
 

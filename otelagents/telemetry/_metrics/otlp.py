@@ -43,6 +43,7 @@ from otelagents.telemetry._metrics.engine import (
     MetricSnapshot,
     NumberPoint,
 )
+from otelagents.telemetry._metrics.semconv_opt_in import apply_opt_in
 
 __all__ = ["OTLPMetricsBridge", "to_metrics_data"]
 
@@ -106,7 +107,7 @@ def to_metrics_data(snapshots: Iterable[MetricSnapshot], resource: Resource | No
     """
     delta = temporality or {}
     metrics = []
-    for snap in snapshots:
+    for snap in apply_opt_in(snapshots):  # the newest GenAI names, when opted in
         kind_temporality = AggregationTemporality.DELTA if delta.get(snap.kind) else _CUMULATIVE
         data = _CONVERTERS[snap.kind](snap, kind_temporality)
         if data is not None:

@@ -44,6 +44,7 @@ from otelagents.telemetry._metrics.engine import (
     MetricSnapshot,
     NumberPoint,
 )
+from otelagents.telemetry._metrics.semconv_opt_in import apply_opt_in
 from otelagents.telemetry.semconv import prometheus_label
 
 __all__ = ["MetricsPortInUseError", "MetricsServer", "PrometheusCollector", "le_label"]
@@ -130,7 +131,7 @@ class PrometheusCollector:
         self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        for snap in self.engine.collect():
+        for snap in apply_opt_in(self.engine.collect()):  # the newest GenAI names, when opted in
             if snap.points:
                 yield _BUILDERS[snap.kind](snap)
 

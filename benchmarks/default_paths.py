@@ -1,0 +1,164 @@
+"""Default telemetry: what a run costs when the application never calls otelagents.
+
+Global OpenTelemetry providers cannot be unset, so this section runs in a fresh child process
+(``python -m benchmarks.default_paths``) in two phases, each measuring its variants side by side (A B C,
+A B C, ... per round, as ``throughput.py`` does, same server, one long answer of ``--deltas`` deltas):
+
+1. **no SDK configured**: ``default`` (the default observer, ``RunConfig()``) against ``disabled``
+   (``RunConfig(tracing_disabled=True)``);
+2. **application-owned SDK providers** (set the usual way: a global ``TracerProvider`` with a
+   ``BatchSpanProcessor`` and an OTLP/gRPC span exporter, a global ``MeterProvider`` with a
+   ``PeriodicExportingMetricReader`` over OTLP/gRPC, both to the collector process): ``app_default`` (the
+   default observer; the provider's reader collects otelagents' engine), ``app_off``
+   (``tracing_disabled=True``) and ``app_record`` (the previous path, one SDK ``record()`` per value:
+   ``Telemetry(metrics=OTelAPISink(provider))``), for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks._collector import CollectorProcess
+from benchmarks._server import ServerProcess
+from benchmarks._stats import Sample
+from benchmarks.throughput import ThroughputResult
+
+NO_SDK = ("default", "disabled")
+APP = ("app_default", "app_off", "app_record")
+LABELS = {
+    "default": "otelagents, default telemetry, no SDK configured",
+    "disabled": "otelagents, telemetry disabled (tracing_disabled=True)",
+    "app_default": "otelagents, default telemetry, application's SDK providers",
+    "app_off": "otelagents, application's SDK providers set, telemetry off",
+    "app_record": "otelagents, application's SDK providers, one SDK record() per value (previous path)",
+}
+
+
+def run_default_paths(collector: CollectorProcess, *, deltas: int, rounds: int, repeat: int,
+                      export_interval_s: float, timeout_s: float = 900.0) -> ThroughputResult:
+    """Run the child against a fresh server process; returns every variant's samples."""
+    with ServerProcess(deltas) as server:
+        argv = [sys.executable, "-m", "benchmarks.default_paths", "--base-url", server.base_url,
+                "--otlp", collector.grpc_endpoint, "--rounds", str(rounds), "--repeat", str(repeat),
+                "--export-interval", str(export_interval_s)]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"the default-telemetry child did not finish within {timeout_s:.0f} s; "
+                               "try fewer --rounds") from exc
+    if done.returncode != 0 or not done.stdout.strip():
+        raise RuntimeError(f"the default-telemetry child failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    raw: dict[str, list[list[float]]] = json.loads(done.stdout.strip().splitlines()[-1])
+    result = ThroughputResult(deltas=deltas, rounds=rounds, repeat=repeat)
+    result.samples = {key: [Sample(int(e), s, c) for e, s, c in samples] for key, samples in raw.items()}
+    return result
+
+
+def default_rows(d: ThroughputResult | None, throughput: ThroughputResult | None,
+                 why: str = "section not run") -> list[Any]:
+    """Rows of section 6: each variant's events/s and the ratios the issue sets targets for."""
+    import math
+
+    from benchmarks._report import Row, _check, _num
+
+    s = "6 default telemetry"
+    rows = []
+    for key in (*NO_SDK, *APP):
+        value = _num(d.rate(key), ",.0f") if d is not None and d.has(key) else f"n/a ({why})"
+        rows.append(Row(s, f"events/s, {LABELS[key]}", value))
+    ratios = [
+        ("default with no SDK configured / disabled", d, "default", "disabled", False, ">= 0.98", 0.98),
+        ("default with no SDK configured / disabled, events per CPU second", d, "default", "disabled", True, "", None),
+        ("application's SDK providers: full / off", d, "app_default", "app_off", False, ">= 0.95", 0.95),
+        ("application's SDK providers: full / off, events per CPU second", d, "app_default", "app_off", True,
+         ">= 0.93", 0.93),
+        ("application's SDK providers, record() per value / off (previous path)", d, "app_record", "app_off",
+         False, "", None),
+        ("setup(): full / off (section 1's rounds)", throughput, "ours_full", "ours_off", False, ">= 0.95", 0.95),
+        ("setup(): full / off, events per CPU second (section 1's rounds)", throughput, "ours_full", "ours_off",
+         True, ">= 0.93", 0.93),
+    ]
+    for name, result, a, b, by_cpu, target, bound in ratios:
+        ratio = float("nan") if result is None else (result.cpu_ratio(a, b) if by_cpu else result.ratio(a, b))
+        shown = _num(ratio, ".3f") + ("x" if not math.isnan(ratio) else "")
+        status = "" if bound is None else _check(ratio, ratio >= bound)
+        rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
+    return rows
+
+
+# --- child side -----------------------------------------------------------------------------------------------
+async def _measure(variants: dict[str, Any], rounds: int, repeat: int) -> dict[str, list[list[float]]]:
+    samples: dict[str, list[list[float]]] = {key: [] for key in variants}
+    for variant in variants.values():
+        await variant.run()  # warm-up
+    for _ in range(rounds):
+        for key, variant in variants.items():
+            gc.collect()
+            events = 0
+            cpu, start = time.process_time(), time.perf_counter()
+            for _ in range(repeat):
+                events += await variant.run()
+            samples[key].append([events, time.perf_counter() - start, time.process_time() - cpu])
+    for variant in variants.values():
+        await variant.aclose()
+    return samples
+
+
+def _set_app_providers(otlp: str, export_interval_s: float) -> Any:
+    from opentelemetry import metrics, trace
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp, insecure=True)))
+    trace.set_tracer_provider(tracer_provider)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlp, insecure=True),
+                                           export_interval_millis=export_interval_s * 1000)
+    meter_provider = MeterProvider(metric_readers=[reader])
+    metrics.set_meter_provider(meter_provider)
+    return meter_provider
+
+
+async def _child(base_url: str, otlp: str, rounds: int, repeat: int, export_interval_s: float) -> dict[str, Any]:
+    from benchmarks._variants import Ours
+    from otelagents.telemetry import OTelAPISink, Telemetry
+
+    phase1 = {"default": Ours("default", LABELS["default"], base_url, [], tracing_disabled=False),
+              "disabled": Ours("disabled", LABELS["disabled"], base_url, [], tracing_disabled=True)}
+    samples = await _measure(phase1, rounds, repeat)
+    meter_provider = _set_app_providers(otlp, export_interval_s)
+    per_record = Telemetry(metrics=OTelAPISink(meter_provider))
+    phase2 = {"app_default": Ours("app_default", LABELS["app_default"], base_url, [], tracing_disabled=False),
+              "app_off": Ours("app_off", LABELS["app_off"], base_url, [], tracing_disabled=True),
+              "app_record": Ours("app_record", LABELS["app_record"], base_url, [per_record])}
+    samples.update(await _measure(phase2, rounds, repeat))
+    meter_provider.shutdown(timeout_millis=10_000)
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Child process of the default-telemetry benchmark (one JSON line).")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--otlp", required=True, help="OTLP/gRPC endpoint of the collector")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--export-interval", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    result = asyncio.run(_child(args.base_url, args.otlp, args.rounds, args.repeat, args.export_interval))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

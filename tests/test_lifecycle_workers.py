@@ -1,0 +1,137 @@
+"""Production lifecycle (issue 15): the README's recipe for several worker processes, run for real.
+
+``uvicorn --workers 2`` (spawned workers) and ``gunicorn --preload --workers 2`` (workers forked after
+``setup()`` in the master) serve ``examples/workers/app.py`` against the test server; every worker's
+``/metrics`` is scraped on its own port, the runs add up, and the servers stop within a bound."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from otelagents.telemetry import semconv as sc
+from otelagents.testing.server import OpenAICompatServer, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = sc.METRICS_BY_NAME[sc.METRIC_INVOKE_WORKFLOW_DURATION].prometheus_name + "_count"
+REQUESTS = 12
+
+
+def free_ports(count: int) -> range:
+    """``count`` consecutive ports that are free now (bounded search)."""
+    for base in range(21000, 60000, 97):
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return range(base, base + count)
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def get(url: str, timeout: float = 10) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return str(response.read().decode())
+
+
+def wait_for(url: str, proc: subprocess.Popen[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited early: {proc.communicate()[1][-3000:]}")
+        try:
+            get(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout_s} s")
+
+
+def runs_on(port: int) -> float:
+    body = get(f"http://127.0.0.1:{port}/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(RUNS))
+
+
+@pytest.fixture
+def model_server() -> Iterator[OpenAICompatServer]:
+    with OpenAICompatServer(responder=lambda request: Reply.text("pong")) as srv:
+        yield srv
+
+
+def start(command: list[str], model_server: OpenAICompatServer, ports: range) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
+    env.update(PYTHONPATH=str(ROOT), OPENAI_BASE_URL=model_server.base_url, AGENT_MODEL="gpt-test",
+               METRICS_PORTS=f"{ports.start}-{ports[-1]}")
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[str], timeout_s: float = 30) -> float:
+    """SIGTERM and wait; returns how long the server took to exit (killed after ``timeout_s``)."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+        return float("inf")
+    return time.monotonic() - started
+
+
+def exercise(proc: subprocess.Popen[str], web: int, ports: range, workers: list[int]) -> None:
+    """Send requests until every worker port has answered, then check that the runs add up."""
+    wait_for(f"http://127.0.0.1:{web}/?q=ping", proc)
+    sent = 1
+    for _ in range(REQUESTS - 1):
+        assert get(f"http://127.0.0.1:{web}/?q=ping") == "pong"
+        sent += 1
+    counts = {port: runs_on(port) for port in workers}
+    assert sum(counts.values()) == sent, counts
+
+
+@pytest.mark.timeout(240)
+def test_uvicorn_workers_each_serve_their_metrics(model_server: OpenAICompatServer) -> None:
+    pytest.importorskip("uvicorn")
+    web, *workers = free_ports(3)
+    ports = range(workers[0], workers[-1] + 1)
+    proc = start([sys.executable, "-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1", "--port", str(web),
+                  "examples.workers.app:app"], model_server, ports)
+    try:
+        exercise(proc, web, ports, workers)
+    finally:
+        elapsed = stop(proc)
+    assert elapsed < 20, f"uvicorn took {elapsed:.1f} s to stop"
+
+
+@pytest.mark.timeout(240)
+def test_gunicorn_preload_forked_workers_each_serve_their_metrics(model_server: OpenAICompatServer) -> None:
+    if shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("gunicorn is not installed (pip install -e '.[test]')")
+    web, master, *workers = free_ports(4)
+    ports = range(master, workers[-1] + 1)
+    proc = start([sys.executable, "-m", "gunicorn", "--preload", "--workers", "2", "--bind",
+                  f"127.0.0.1:{web}", "--graceful-timeout", "10", "-c", "examples/workers/gunicorn_conf.py",
+                  "examples.workers.app:wsgi_app"], model_server, ports)
+    try:
+        exercise(proc, web, ports, workers)
+        assert runs_on(master) == 0  # the master loaded the app and set telemetry up, but runs nothing
+    finally:
+        elapsed = stop(proc)
+    assert elapsed < 20, f"gunicorn took {elapsed:.1f} s to stop (a worker hanging at exit?)"

@@ -1,0 +1,217 @@
+"""``otelagents profile`` as a user runs it: the files it writes (validated against the documented JSON
+Schema), traces over real OTLP and ``/metrics`` scraped while it runs, ``--compare``, and the one-line
+errors for what a user can get wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from otelagents.cli import main
+from otelagents.profile import RECORD, SCHEMA
+from otelagents.testing.otlp import OTLPReceiver
+from otelagents.testing.server import OpenAICompatServer, Reply
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _results(directory: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+    document = json.loads((directory / "results.json").read_text())
+    records = [json.loads(line) for line in (directory / "requests.jsonl").read_text().splitlines()]
+    return document, records
+
+
+def _validate(directory: Path) -> tuple[dict[str, object], list[dict[str, object]]]:
+    document, records = _results(directory)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    for record in records:
+        jsonschema.Draft202012Validator(RECORD).validate(record)
+    return document, records
+
+
+def test_offline_profile_writes_results_records_and_report(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    code = main(["profile", "--fast", "--concurrency", "1,3", "--requests", "4", "--slo", "ttft=5,e2e=30",
+                 "--output", str(out), "--metrics-port", "0"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    document, records = _validate(out)
+    runs = document["runs"]
+    assert isinstance(runs, list) and [run["concurrency"] for run in runs] == [1, 3]
+    assert all(run["requests"] == run["completed"] == 4 and run["goodput"]["requests"] == 4 for run in runs)
+    assert sorted((r["concurrency"], r["index"]) for r in records) == [(c, i) for c in (1, 3) for i in range(4)]
+    assert document["target"] == {"base_url": None, "model": "scripted-demo", "api": "responses",
+                                  "scenario": "text"}
+    assert all(isinstance(r["trace_id"], str) and len(r["trace_id"]) == 32 for r in records)
+    lines = captured.out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["conc", "req"])
+    assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "3"]
+    assert "concurrency   3 [########################] 4/4 requests  0 errors" in captured.err
+    page = (out / "report.html").read_text()
+    # self-contained: no script, stylesheet or image is loaded from anywhere (the browser test checks it too)
+    assert not re.findall(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=", page)
+    assert all(f'id="{plot}"' in page for plot in ("ttft-distribution", "itl-distribution",
+                                                  "latency-vs-concurrency", "throughput-vs-concurrency"))
+
+
+def test_schema_rejects_a_broken_document(tmp_path: Path) -> None:
+    assert main(["profile", "--fast", "--concurrency", "2", "--requests", "2", "--no-report", "--output",
+                 str(tmp_path), "--metrics-port", "0"]) == 0
+    document, _ = _results(tmp_path)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator.validate(document)
+    runs = document["runs"]
+    assert isinstance(runs, list)
+    del runs[0]["ttft_s"]["p99"]
+    assert not validator.is_valid(document)
+    assert not (tmp_path / "report.html").exists()  # --no-report
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _ttft_count(url: str) -> float:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        if family.name == "otelagents_client_time_to_first_token_seconds":
+            return sum(s.value for s in family.samples if s.name.endswith("_count"))
+    return 0.0
+
+
+def test_against_a_server_traces_go_over_otlp_and_metrics_are_served(tmp_path: Path,
+                                                                     otlp_receiver: OTLPReceiver) -> None:
+    requests = 6
+    port = _free_port()
+    with OpenAICompatServer(responder=lambda request: Reply.long(5, ttft=0.15, gap=0.01)) as server:
+        argv = ["profile", "--base-url", server.base_url, "--model", "gpt-test", "--concurrency", "1",
+                "--requests", str(requests), "--output", str(tmp_path), "--metrics-port", str(port),
+                "--otlp-endpoint", otlp_receiver.grpc_endpoint, "--trace-url",
+                "http://127.0.0.1:3000/explore?traceId={trace_id}"]
+        codes: list[int] = []
+        worker = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
+        worker.start()
+        scraped = 0.0
+        for _ in range(200):  # bounded: ~10 s at most
+            worker.join(0.05)
+            if not worker.is_alive():
+                break
+            try:
+                scraped = max(scraped, _ttft_count(f"http://127.0.0.1:{port}/metrics"))
+            except OSError:
+                continue  # not listening yet
+        worker.join(60)
+        served = len(server.requests)
+    assert codes == [0]
+    assert scraped >= 1  # the runs show up on /metrics while the profile is running
+    assert served == requests + 1  # the warm-up request, and no retries
+    document, records = _validate(tmp_path)
+    spans = otlp_receiver.wait_for_spans(lambda s: s.name.startswith("invoke_workflow"))
+    spans = otlp_receiver.wait_for_spans(requests * 3)
+    workflows = {s.trace_id for s in spans if s.name == "invoke_workflow profile text"}
+    assert workflows == {r["trace_id"] for r in records}  # one trace per request; the warm-up is not traced
+    assert {s.name for s in spans} >= {"invoke_workflow profile text", "invoke_agent Joker", "chat gpt-test"}
+    assert otlp_receiver.wait_for_metrics("otelagents.client.time_to_first_token")
+    page = (tmp_path / "report.html").read_text()
+    slowest = max(records, key=lambda r: r["e2e_s"])
+    assert f'href="http://127.0.0.1:3000/explore?traceId={slowest["trace_id"]}"' in page
+
+
+def test_every_request_failing_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with OpenAICompatServer(responder=lambda request: Reply.status(500, message="the model is down")) as server:
+        code = main(["profile", "--base-url", server.base_url, "--model", "m", "--concurrency", "2", "--requests",
+                     "2", "--warmup", "0", "--output", str(tmp_path), "--metrics-port", "0", "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "otelagents profile: error: every request failed (the first: InternalServerError: Error code: 500" in err
+    assert "is http://127.0.0.1:" in err
+
+
+def _profile_folder(path: Path, levels: str) -> Path:
+    assert main(["profile", "--fast", "--concurrency", levels, "--requests", "2", "--no-report", "--output",
+                 str(path), "--metrics-port", "0", "--warmup", "0"]) == 0
+    return path
+
+
+def test_compare_two_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _profile_folder(tmp_path / "a", "1,2")
+    b = _profile_folder(tmp_path / "b", "2,4")
+    capsys.readouterr()
+    assert main(["profile", "--compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"A: {a}") and out[1].startswith(f"B: {b}")
+    rows = [line.split() for line in out[3:]]
+    assert {row[0] for row in rows} == {"2"}  # the only level in both
+    figures = [" ".join(row[1:3]) for row in rows]
+    assert {"TTFT p50", "ITL p99", "E2E p99"} <= set(figures)
+    document_a, _ = _results(a)
+    runs = document_a["runs"]
+    assert isinstance(runs, list)
+    ttft_a = runs[1]["ttft_s"]["p50"] * 1000
+    row = next(r for r in rows if r[1:3] == ["TTFT", "p50"])
+    assert row[4] == f"{ttft_a:,.1f}"
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda tmp: [str(tmp / "missing"), str(tmp)], "holds no results.json"),
+    (lambda tmp: [str(_profile_folder(tmp / "x", "1")), str(_profile_folder(tmp / "y", "2"))],
+     "no concurrency level in common"),
+])
+def test_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], make: object, message: str) -> None:
+    folders = make(tmp_path)  # type: ignore[operator]
+    capsys.readouterr()
+    assert main(["profile", "--compare", *folders]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--base-url", "http://127.0.0.1:9/v1"], "--base-url needs --model NAME"),
+    (["--model", "gpt-4.1"], "--model gpt-4.1 needs --base-url (or OPENAI_BASE_URL), or OPENAI_API_KEY"),
+    (["--base-url", "ftp://x", "--model", "m"], "is not an http(s) URL"),
+    (["--concurrency", "1,x"], "expected whole numbers separated by commas"),
+    (["--concurrency", "0"], "each level must be at least 1"),
+    (["--rate", "0"], "must be a positive number of requests per second"),
+    (["--requests", "0"], "must be at least 1"),
+    (["--slo", "ttft"], "expected NAME=SECONDS pairs"),
+    (["--trace-url", "http://127.0.0.1:3000/trace"], "has no {trace_id} placeholder"),
+    (["--scenario", "nope"], "unknown scenario 'nope'"),
+    (["--warmup", "-1"], "--warmup must be 0 or more"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["profile", "--output", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_output_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "--fast"]) == 2
+    assert "--output DIR is needed" in capsys.readouterr().err
+
+
+def test_missing_profile_extra_says_how_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if plotly were not installed
+    assert main(["profile", "--fast", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'otelagents[profile]'" in err and "--no-report" in err
+    assert not (tmp_path / "results.json").exists()  # it says so before profiling, not after
+    assert main(["profile", "--fast", "--concurrency", "1", "--requests", "1", "--no-report", "--output",
+                 str(tmp_path), "--metrics-port", "0"]) == 0
