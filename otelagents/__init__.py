@@ -16,6 +16,8 @@ from .exceptions import (
     ModelRefusalError,
     OutputGuardrailTripwireTriggered,
     RunErrorDetails,
+    ToolInputGuardrailTripwireTriggered,
+    ToolOutputGuardrailTripwireTriggered,
     ToolTimeoutError,
     UserError,
 )
@@ -77,6 +79,17 @@ from .tool import (
     function_tool,
 )
 from .tool_context import ToolContext
+from .tool_guardrails import (
+    ToolGuardrailFunctionOutput,
+    ToolInputGuardrail,
+    ToolInputGuardrailData,
+    ToolInputGuardrailResult,
+    ToolOutputGuardrail,
+    ToolOutputGuardrailData,
+    ToolOutputGuardrailResult,
+    tool_input_guardrail,
+    tool_output_guardrail,
+)
 from .usage import Usage
 
 __version__ = "0.1.0"
@@ -176,7 +189,16 @@ __all__ = [
     "ToolCallItem",
     "ToolCallOutputItem",
     "ToolContext",
+    "ToolGuardrailFunctionOutput",
+    "ToolInputGuardrail",
+    "ToolInputGuardrailData",
+    "ToolInputGuardrailResult",
+    "ToolInputGuardrailTripwireTriggered",
     "ToolObservation",
+    "ToolOutputGuardrail",
+    "ToolOutputGuardrailData",
+    "ToolOutputGuardrailResult",
+    "ToolOutputGuardrailTripwireTriggered",
     "ToolTimeoutError",
     "ToolsToFinalOutputFunction",
     "ToolsToFinalOutputResult",
@@ -196,4 +218,6 @@ __all__ = [
     "set_default_openai_api",
     "set_default_openai_client",
     "set_default_openai_key",
+    "tool_input_guardrail",
+    "tool_output_guardrail",
 ]

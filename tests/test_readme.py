@@ -147,6 +147,13 @@ COVERED: dict[str, tuple[str, ...]] = {
     "otelcol-contrib --config dashboards/otel-collector.yaml": (
         "tests/test_dashboards.py::test_collector_pipelines_use_defined_components",
     ),
+    'pip install "otelagents[agents-sdk]"': (
+        "tests/test_agents_sdk_lifecycle.py::test_the_agents_sdk_extra_brings_the_sdk",
+        "tests/test_agents_sdk_lifecycle.py::test_without_the_sdk_instrument_says_what_to_install",
+    ),
+    "opentelemetry-instrument python my_sdk_app.py": (
+        "tests/test_agents_sdk_zero_code.py::test_opentelemetry_instrument_on_an_unmodified_sdk_app",
+    ),
     "otelagents profile --concurrency 1,4,16 --requests 32 --output profile-offline": (
         "tests/test_profile_cli.py::test_offline_profile_writes_results_records_and_report",
         "tests/test_profile_report.py::test_report_renders_in_chromium",
@@ -241,6 +248,7 @@ PYTHON_EXPECTATIONS: dict[str, str] = {
     "ConsoleSpanExporter": r'(?s).*"name": "invoke_workflow Agent workflow".*',
     "ScriptedModel": "Why did the scarecrow win an award\\? He was outstanding in his field\\.\n",
     'input="Please tell me 5 jokes.")\n    async for': SERVER_ANSWER,
+    "OpenAIAgentsInstrumentor().instrument(": SERVER_ANSWER + r"\nmetrics: http://127\.0\.0\.1:\d+/metrics\n",
 }
 
 
@@ -257,7 +265,8 @@ def _expectation(block: Block) -> str:
 def test_python_block_runs(block: Block, server: OpenAICompatServer, tmp_path: Path) -> None:
     script = tmp_path / "block.py"
     script.write_text(block.text)
-    result = run_script(script, server, tmp_path)
+    sdk_env = {"OPENAI_API_KEY": "test"} if "from agents import" in block.text else {}  # the SDK's client needs one
+    result = run_script(script, server, tmp_path, **sdk_env)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert re.fullmatch(_expectation(block), result.stdout), result.stdout
