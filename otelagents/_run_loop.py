@@ -35,6 +35,7 @@ from ._model_call import (
 from ._observing import safe_call
 from ._server_conversation import ServerConversation
 from ._session import SessionRun
+from ._tool_names import check_tool_names
 from ._tool_runner import (
     FatalToolError,
     HandoffRun,
@@ -214,6 +215,7 @@ class RunLoop:
         system_prompt = await agent.get_system_prompt(ctx)
         tools = await agent.get_all_tools(ctx)
         handoffs = await agent.get_enabled_handoffs(ctx)
+        check_tool_names(agent, tools, handoffs)
         model = self.resolve_model(agent, self.run_config)
         settings = self.settings_for(agent, self.run_config)
         if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
@@ -311,6 +313,7 @@ class RunLoop:
                 turn.tool_runs, agent=agent, context=ctx, hooks=self.hooks,
                 observation=self.agent_observation or NOOP_AGENT,
                 max_concurrency=self.run_config.max_function_tool_concurrency, run_config=self.run_config,
+                guardrail_sink=result,
             )
         except FatalToolError as fatal:
             for finished in fatal.finished:

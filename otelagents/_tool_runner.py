@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from openai.types.responses import ResponseFunctionToolCall
 
 from ._observing import safe_activate, safe_call
+from ._tool_guardrails import ToolGuardrailSink, check_tool_input, check_tool_output
 from .exceptions import ToolTimeoutError, UserError
 from .handoffs import Handoff, HandoffInputData
 from .items import HandoffOutputItem, ItemHelpers, RunItem, ToolCallOutputItem
@@ -65,6 +66,7 @@ async def run_function_tools(
     observation: AgentObservation,
     max_concurrency: int | None,
     run_config: Any = None,
+    guardrail_sink: ToolGuardrailSink | None = None,
 ) -> list[FunctionToolResult]:
     """Run the calls concurrently; results come back in call order. A fatal error cancels the rest."""
     if not runs:
@@ -74,10 +76,10 @@ async def run_function_tools(
     async def run_one(run: ToolRun) -> FunctionToolResult:
         if semaphore is None:
             return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation,
-                                 run_config=run_config)
+                                 run_config=run_config, guardrail_sink=guardrail_sink)
         async with semaphore:
             return await _invoke(run, agent=agent, context=context, hooks=hooks, observation=observation,
-                                 run_config=run_config)
+                                 run_config=run_config, guardrail_sink=guardrail_sink)
 
     tasks = [asyncio.ensure_future(run_one(run)) for run in runs]
     try:
@@ -108,6 +110,7 @@ async def _invoke(
     hooks: RunHooks[Any] | None,
     observation: AgentObservation,
     run_config: Any = None,
+    guardrail_sink: ToolGuardrailSink | None = None,
 ) -> FunctionToolResult:
     call, tool = run.call, run.tool
     if tool is None:
@@ -125,11 +128,16 @@ async def _invoke(
                     ToolCallInfo(agent=agent, tool=tool, call_id=call.call_id, arguments=call.arguments))
     try:
         with safe_activate(obs):
-            await _hook(hooks, "on_tool_start", tool_ctx, agent, tool)
-            await _hook(agent.hooks, "on_tool_start", tool_ctx, agent, tool)
-            output = await _call_with_timeout(tool, tool_ctx, call.arguments)
-            await _hook(hooks, "on_tool_end", tool_ctx, agent, tool, output)
-            await _hook(agent.hooks, "on_tool_end", tool_ctx, agent, tool, output)
+            rejected = await check_tool_input(tool, tool_ctx, agent, observation, guardrail_sink)
+            if rejected is not None:
+                output = rejected
+            else:
+                await _hook(hooks, "on_tool_start", tool_ctx, agent, tool)
+                await _hook(agent.hooks, "on_tool_start", tool_ctx, agent, tool)
+                output = await _call_with_timeout(tool, tool_ctx, call.arguments)
+                output = await check_tool_output(tool, tool_ctx, agent, output, observation, guardrail_sink)
+                await _hook(hooks, "on_tool_end", tool_ctx, agent, tool, output)
+                await _hook(agent.hooks, "on_tool_end", tool_ctx, agent, tool, output)
     except asyncio.CancelledError as exc:
         safe_call("ToolObservation.ended", obs.ended, None, Outcome(error=exc, cancelled=True))
         raise

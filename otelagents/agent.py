@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Union
 
 from typing_extensions import TypedDict
 
+from ._agent_tool import AgentToolStreamEvent
 from ._hosted_tools import HOSTED_TOOLS
 from .exceptions import UserError
 from .handoffs import Handoff
@@ -18,7 +19,6 @@ from .run_context import RunContextWrapper, TContext
 from .tool import FunctionTool, FunctionToolResult, Tool, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
-    from ._agent_tool import AgentToolStreamEvent
     from .guardrail import InputGuardrail, OutputGuardrail
     from .lifecycle import RunHooks
     from .memory.session import Session

@@ -95,3 +95,21 @@ class OutputGuardrailTripwireTriggered(AgentsException):
     def __init__(self, guardrail_result: Any) -> None:
         super().__init__(f"Guardrail {type(guardrail_result.guardrail).__name__} triggered tripwire")
         self.guardrail_result = guardrail_result
+
+
+class ToolInputGuardrailTripwireTriggered(AgentsException):
+    """A tool input guardrail chose ``raise_exception``: ``guardrail`` and its ``output`` say which and why."""
+
+    def __init__(self, guardrail: Any, output: Any) -> None:
+        super().__init__(f"Tool input guardrail {type(guardrail).__name__} triggered tripwire")
+        self.guardrail = guardrail
+        self.output = output
+
+
+class ToolOutputGuardrailTripwireTriggered(AgentsException):
+    """A tool output guardrail chose ``raise_exception``: ``guardrail`` and its ``output`` say which and why."""
+
+    def __init__(self, guardrail: Any, output: Any) -> None:
+        super().__init__(f"Tool output guardrail {type(guardrail).__name__} triggered tripwire")
+        self.guardrail = guardrail
+        self.output = output

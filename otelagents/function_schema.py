@@ -102,6 +102,22 @@ def _is_context_type(annotation: Any) -> bool:
     return inspect.isclass(origin) and issubclass(origin, (RunContextWrapper, ToolContext))
 
 
+def _args_model(name: str, fields: dict[str, Any]) -> type[BaseModel]:
+    """The pydantic model of a tool's arguments; a parameter name pydantic cannot take is a ``UserError``."""
+    for param in fields:
+        if param.startswith("_") or (param.startswith("model_") and hasattr(BaseModel, param)):
+            raise UserError(
+                f"Tool {name!r}: the parameter {param!r} cannot be a tool argument: pydantic, which validates "
+                "tool arguments, reserves names starting with '_' and its own 'model_*' names. Rename the "
+                "parameter."
+            )
+    try:
+        return create_model(f"{name}_args", __base__=BaseModel, **fields)
+    except (TypeError, ValueError, NameError) as exc:
+        raise UserError(f"Tool {name!r}: its parameters cannot be turned into a JSON schema ({exc}). Rename "
+                        "the parameter it names, or change its type annotation.") from exc
+
+
 def function_schema(
     func: Callable[..., Any],
     *,
@@ -154,7 +170,7 @@ def function_schema(
             fields[param.name] = (annotation, Field(..., description=description))
         else:
             fields[param.name] = (annotation, Field(default=default, description=description))
-    model = create_model(f"{name}_args", __base__=BaseModel, **fields)
+    model = _args_model(name, fields)
     schema = model.model_json_schema()
     if strict_json_schema:
         schema = ensure_strict_json_schema(schema)

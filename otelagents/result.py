@@ -15,6 +15,7 @@ from .stream_events import StreamEvent
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .tool_guardrails import ToolInputGuardrailResult, ToolOutputGuardrailResult
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ class RunResultBase:
     output_guardrail_results: list[Any]
     context_wrapper: RunContextWrapper[Any]
     _last_agent: Agent[Any]
+    tool_input_guardrail_results: list[ToolInputGuardrailResult] = field(default_factory=list)
+    tool_output_guardrail_results: list[ToolOutputGuardrailResult] = field(default_factory=list)
 
     @property
     def last_agent(self) -> Agent[Any]:

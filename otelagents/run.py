@@ -167,6 +167,8 @@ class Runner:
             final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,
             output_guardrail_results=state.output_guardrail_results,
             context_wrapper=state.context_wrapper, _last_agent=state.current_agent, max_turns=max_turns,
+            tool_input_guardrail_results=state.tool_input_guardrail_results,
+            tool_output_guardrail_results=state.tool_output_guardrail_results,
         )
 
     @classmethod

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, Union, overload
 
 from pydantic import ValidationError
 
@@ -17,6 +17,9 @@ from .exceptions import AgentsException, ModelBehaviorError, UserError
 from .function_schema import function_schema
 from .run_context import RunContextWrapper
 from .tool_context import ToolContext
+
+if TYPE_CHECKING:
+    from .tool_guardrails import ToolInputGuardrail, ToolOutputGuardrail
 
 logger = logging.getLogger("otelagents")
 
@@ -42,6 +45,8 @@ class FunctionTool:
     is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True
     timeout: float | None = None
     timeout_behavior: Literal["error_as_result", "raise_exception"] = "error_as_result"
+    tool_input_guardrails: list[ToolInputGuardrail[Any]] | None = None
+    tool_output_guardrails: list[ToolOutputGuardrail[Any]] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -159,6 +164,8 @@ def function_tool(
     is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True,
     timeout: float | None = None,
     timeout_behavior: Literal["error_as_result", "raise_exception"] = "error_as_result",
+    tool_input_guardrails: list[ToolInputGuardrail[Any]] | None = None,
+    tool_output_guardrails: list[ToolOutputGuardrail[Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -175,6 +182,8 @@ def function_tool(
     is_enabled: bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]] = True,
     timeout: float | None = None,
     timeout_behavior: Literal["error_as_result", "raise_exception"] = "error_as_result",
+    tool_input_guardrails: list[ToolInputGuardrail[Any]] | None = None,
+    tool_output_guardrails: list[ToolOutputGuardrail[Any]] | None = None,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Turn a function into a tool; use as ``@function_tool``, ``@function_tool(...)`` or a call.
 
@@ -190,7 +199,7 @@ def function_tool(
     def decorate(f: Callable[..., Any]) -> FunctionTool:
         if not callable(f):
             raise UserError(f"function_tool expects a function, got {type(f).__name__}")
-        return _build_tool(
+        tool = _build_tool(
             f,
             name_override=name_override,
             description_override=description_override,
@@ -201,6 +210,9 @@ def function_tool(
             timeout=timeout,
             timeout_behavior=timeout_behavior,
         )
+        tool.tool_input_guardrails = tool_input_guardrails
+        tool.tool_output_guardrails = tool_output_guardrails
+        return tool
 
     if func is not None:
         return decorate(func)

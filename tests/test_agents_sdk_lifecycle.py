@@ -228,3 +228,14 @@ async def test_set_trace_processors_keeps_the_plugin(sdk: SDKRig) -> None:
     assert replacement.traces == 1 and sdk.user_processor.traces == 0
     assert tree(sdk.rig.spans())[0][0] == "invoke_workflow Agent workflow"
     assert len(sdk.rig.spans()) == 3
+
+
+def test_the_agents_sdk_extra_brings_the_sdk() -> None:
+    import pathlib
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    extra = pyproject["project"]["optional-dependencies"]["agents-sdk"]
+    assert any(req.replace(" ", "").startswith("openai-agents>=0.24.0") for req in extra)
+    entry_points = pyproject["project"]["entry-points"]["opentelemetry_instrumentor"]
+    assert entry_points["otelagents_agents_sdk"] == "otelagents.instrumentation.agents_sdk:OpenAIAgentsInstrumentor"

@@ -338,7 +338,7 @@ def test_prometheus_config_is_valid_and_scrapes_the_exporter_port() -> None:
     result = run(require_binary("promtool"), "check", "config", str(DASHBOARDS / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     config = load("prometheus.yml")
-    assert config["rule_files"] == [generate.ALERTS_FILE]
+    assert config["rule_files"] == [generate.ALERTS_FILE, generate.LATEST_NAMES_FILE]
     port = inspect.signature(MetricsServer.__init__).parameters["port"].default
     assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [f"127.0.0.1:{port}"]
 

@@ -147,6 +147,26 @@ COVERED: dict[str, tuple[str, ...]] = {
     "otelcol-contrib --config dashboards/otel-collector.yaml": (
         "tests/test_dashboards.py::test_collector_pipelines_use_defined_components",
     ),
+    'pip install "otelagents[agents-sdk]"': (
+        "tests/test_agents_sdk_lifecycle.py::test_the_agents_sdk_extra_brings_the_sdk",
+        "tests/test_agents_sdk_lifecycle.py::test_without_the_sdk_instrument_says_what_to_install",
+    ),
+    "opentelemetry-instrument python my_sdk_app.py": (
+        "tests/test_agents_sdk_zero_code.py::test_opentelemetry_instrument_on_an_unmodified_sdk_app",
+    ),
+    "otelagents profile --concurrency 1,4,16 --requests 32 --output profile-offline": (
+        "tests/test_profile_cli.py::test_offline_profile_writes_results_records_and_report",
+        "tests/test_profile_report.py::test_report_renders_in_chromium",
+    ),
+    ("otelagents profile --base-url http://127.0.0.1:8000/v1 --model my-model --slo ttft=0.5,itl=0.05 "
+     "--output profile-a"): (
+        "tests/test_profile_cli.py::test_against_a_server_traces_go_over_otlp_and_metrics_are_served",
+        "tests/test_profile.py::test_percentiles_match_the_servers_timing",
+        "tests/test_profile.py::test_errors_by_type_and_goodput_are_counted_exactly",
+    ),
+    "otelagents profile --compare profile-offline profile-a": (
+        "tests/test_profile_cli.py::test_compare_two_folders",
+    ),
     "otelagents demo --runs 200 --concurrency 8 --otlp-endpoint http://127.0.0.1:4317": (
         "tests/test_cli_demo.py::test_otlp_endpoint_sends_traces_and_metrics",
         "tests/test_cli_demo.py::test_load_mode_prints_progress_and_a_summary_table",
@@ -228,6 +248,7 @@ PYTHON_EXPECTATIONS: dict[str, str] = {
     "ConsoleSpanExporter": r'(?s).*"name": "invoke_workflow Agent workflow".*',
     "ScriptedModel": "Why did the scarecrow win an award\\? He was outstanding in his field\\.\n",
     'input="Please tell me 5 jokes.")\n    async for': SERVER_ANSWER,
+    "OpenAIAgentsInstrumentor().instrument(": SERVER_ANSWER + r"\nmetrics: http://127\.0\.0\.1:\d+/metrics\n",
 }
 
 
@@ -244,7 +265,8 @@ def _expectation(block: Block) -> str:
 def test_python_block_runs(block: Block, server: OpenAICompatServer, tmp_path: Path) -> None:
     script = tmp_path / "block.py"
     script.write_text(block.text)
-    result = run_script(script, server, tmp_path)
+    sdk_env = {"OPENAI_API_KEY": "test"} if "from agents import" in block.text else {}  # the SDK's client needs one
+    result = run_script(script, server, tmp_path, **sdk_env)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert re.fullmatch(_expectation(block), result.stdout), result.stdout
@@ -317,14 +339,26 @@ def test_every_text_block_is_checked() -> None:
     assert len(blocks_in("text")) == 1
 
 
-def test_flag_table_lists_every_demo_flag() -> None:
-    text = README.read_text()
-    documented = set(re.findall(r"^\| `(--[a-z-]+)", text, re.M))
+def _section(heading: str) -> str:
+    return README.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _flags(command: str) -> set[str]:
     parser = _parser()
-    demo = next(a for a in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
-                if a.prog.endswith(" demo"))
-    flags = {opt for action in demo._actions for opt in action.option_strings if opt.startswith("--")} - {"--help"}
-    assert documented == flags
+    sub = next(a for a in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+               if a.prog.endswith(f" {command}"))
+    return {opt for action in sub._actions for opt in action.option_strings if opt.startswith("--")} - {"--help"}
+
+
+def test_flag_table_lists_every_demo_flag() -> None:
+    documented = set(re.findall(r"^\| `(--[a-z-]+)", _section("The demo"), re.M))
+    assert documented == _flags("demo")
+
+
+def test_flag_table_lists_every_profile_flag() -> None:
+    rows = re.findall(r"^\| (`--[^|]+)\|", _section("Profiling token-stream latency"), re.M)
+    documented = {flag for cell in rows for flag in re.findall(r"`(--[a-z-]+)", cell)}
+    assert documented == _flags("profile")
 
 
 def test_relative_links_resolve() -> None:

@@ -209,3 +209,44 @@ async def test_hosted_tools_pass_through_on_the_responses_api() -> None:
     assert got == expected
     assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42."]
     assert got[0].extra["items"] == [("tool_call_item", "web_search_call"), ("message_output_item", "message")]
+
+
+TOOL_GUARD_REPLIES = [Reply.tool_calls([("transfer", {"amount": 1000}, "call_a")]),
+                      Reply.tool_calls([("transfer", {"amount": 5}, "call_b")]),
+                      Reply.text("One refused, one redacted.")]
+
+
+async def tool_guardrails(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """Two calls of one tool, one per turn: the input guardrail rejects the first, the output guardrail redacts
+    the second. (One call per turn: the two Chat Completions models order parallel calls' raw events apart.)"""
+
+    @lib.tool_input_guardrail
+    def limit(data: Any) -> Any:
+        if '"amount": 1000' in data.context.tool_arguments:
+            return lib.ToolGuardrailFunctionOutput.reject_content("Amount too large.")
+        return lib.ToolGuardrailFunctionOutput.allow()
+
+    @lib.tool_output_guardrail
+    def redact(data: Any) -> Any:
+        return lib.ToolGuardrailFunctionOutput.reject_content("[redacted]")
+
+    @lib.function_tool(tool_input_guardrails=[limit], tool_output_guardrails=[redact])
+    def transfer(amount: int) -> str:
+        return f"moved {amount}"
+
+    agent = lib.Agent(name="Bank", model=model, tools=[transfer])
+    result = lib.Runner.run_streamed(agent, "send money")
+    outcome = await stream(result)
+    outcome.extra = {
+        "outputs": [item.output for item in result.new_items if item.type == "tool_call_output_item"],
+        "input_results": [(r.guardrail.get_name(), r.output.behavior) for r in result.tool_input_guardrail_results],
+        "output_results": [(r.guardrail.get_name(), r.output.behavior) for r in result.tool_output_guardrail_results],
+    }
+    return [outcome]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_tool_guardrails(api: str) -> None:
+    expected, got = await run_both(tool_guardrails, TOOL_GUARD_REPLIES, api)
+    assert got == expected
+    assert got[0].extra["outputs"] == ["Amount too large.", "[redacted]"]

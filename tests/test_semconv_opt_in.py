@@ -6,6 +6,10 @@ Today's names stay the default. Opted in, ``/metrics``, the OTLP push and an app
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 from opentelemetry.sdk.metrics.export import Histogram as SDKHistogram
 from opentelemetry.sdk.metrics.export import Sum
@@ -14,7 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._metrics import MetricsEngine, PrometheusCollector, to_metrics_data
 from otelagents.telemetry._metrics.semconv_opt_in import RENAMES, TOKEN_METRICS, apply_opt_in, latest_requested
-from tests.test_telemetry_default import run_app, total_count
+from tests.test_telemetry_default import ROOT, run_app, total_count
 
 MODEL = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_REQUEST_MODEL: "m"}
 
@@ -90,3 +94,33 @@ def test_application_provider_gets_the_newest_names_when_opted_in() -> None:
     assert total_count(report, "gen_ai.client.inference.duration") == 6
     assert total_count(report, sc.METRIC_INVOKE_WORKFLOW_DURATION) == 2
     assert {name for pair in TOKEN_METRICS.values() for name in pair} <= names
+
+
+# --- dashboards and alerts read either naming ---------------------------------------------------------------
+
+def test_recording_rules_cover_every_rename_and_pass_promtool(tmp_path: Path) -> None:
+    from dashboards import generate
+    from dashboards._gen import semconv_latest
+    from tests.conftest import require_binary
+
+    promtool = require_binary("promtool")
+    recorded = set(semconv_latest.sources())
+    for old in RENAMES:
+        assert {sc.METRICS_BY_NAME[old].prometheus_name + p for p in ("_bucket", "_sum", "_count")} <= recorded
+    usage = sc.METRICS_BY_NAME[sc.METRIC_TOKEN_USAGE].prometheus_name
+    assert [t for _, t in semconv_latest.sources()[usage + "_count"]] == list(TOKEN_METRICS)
+    dashboards = ROOT / "dashboards"
+    for name in (generate.LATEST_NAMES_FILE, generate.LATEST_NAMES_TEST_FILE):
+        shutil.copy(dashboards / name, tmp_path)
+    check = subprocess.run([promtool, "check", "rules", "--lint-fatal", Path(generate.LATEST_NAMES_FILE).name],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = subprocess.run([promtool, "test", "rules", Path(generate.LATEST_NAMES_TEST_FILE).name],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert test.returncode == 0, test.stdout + test.stderr
+    # The unit test can fail: a rule that drops the token type no longer gives the expected series.
+    rules = (tmp_path / Path(generate.LATEST_NAMES_FILE).name)
+    rules.write_text(rules.read_text().replace('"gen_ai_token_type", "output"', '"gen_ai_token_type", "input"'))
+    broken = subprocess.run([promtool, "test", "rules", Path(generate.LATEST_NAMES_TEST_FILE).name],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert broken.returncode != 0

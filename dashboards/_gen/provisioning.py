@@ -19,6 +19,7 @@ COLLECTOR_METRICS = "127.0.0.1:8889"  # the Collector's prometheus exporter
 # Where Grafana finds the dashboard JSON: mount this repository's dashboards/ folder here.
 GRAFANA_DASHBOARDS_PATH = "/etc/grafana/dashboards/otelagents"
 ALERTS_PATH = "alerts/otelagents-alerts.yml"  # relative to prometheus.yml
+LATEST_NAMES_PATH = "alerts/otelagents-semconv-latest.yml"  # the newest GenAI names read as today's
 
 
 def datasources() -> Json:
@@ -52,7 +53,7 @@ def dashboard_provider() -> Json:
 def prometheus_config() -> Json:
     return {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": "30s"},
-        "rule_files": [ALERTS_PATH],
+        "rule_files": [ALERTS_PATH, LATEST_NAMES_PATH],
         "scrape_configs": [{
             "job_name": JOB_NAME,
             "static_configs": [{"targets": [METRICS_TARGET]}],

@@ -15,7 +15,8 @@ PAGE = """<!DOCTYPE html>
   table { border-collapse: collapse; margin: 8px 0 24px; font-variant-numeric: tabular-nums; }
   th, td { border-bottom: 1px solid #d1d9e0; padding: 4px 10px; text-align: right; }
   th:first-child, td:first-child { text-align: left; }
-  td.trace { font-family: ui-monospace, monospace; text-align: left; }
+  td.trace { font-family: ui-monospace, monospace; }
+  .trace, th.trace { text-align: left; }
   .error { color: #cf222e; }
 </style>
 <script>{{ plotly_js }}</script>
@@ -46,7 +47,7 @@ PAGE = """<!DOCTYPE html>
 <h2>Slowest requests</h2>
 <table id="slowest">
   <thead><tr><th>concurrency</th><th>request</th><th>E2E ms</th><th>TTFT ms</th><th>output tokens</th>
-    <th>error</th><th>trace</th></tr></thead>
+    <th>error</th><th class="trace">trace</th></tr></thead>
   <tbody>
   {% for r in slowest %}<tr>
     <td>{{ r.concurrency }}</td><td>{{ r.index }}</td><td>{{ "%.1f" % (r.e2e_s * 1000) }}</td>

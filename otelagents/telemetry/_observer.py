@@ -68,6 +68,7 @@ from otelagents.telemetry._guardrail_spans import GuardrailTelemetry
 from otelagents.telemetry._instruments import AttrItems, Instruments, MetricsSink, with_error
 from otelagents.telemetry._open_streams import open_streams_for
 from otelagents.telemetry._providers import global_sink, sink_for
+from otelagents.telemetry._run_latency import RunLatency
 from otelagents.telemetry._spans import SpanStack, end_span, exemplar_of
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
 from otelagents.telemetry._tool_spans import HandoffTelemetry, ToolTelemetry, active_tool
@@ -189,6 +190,7 @@ class RunTelemetry(RunObservation):
             self.exemplar = exemplar_of(self.span)
             self.stack.push(self, self.span)
         self.started = perf_counter()
+        self.latency = RunLatency(self.started)
 
     def track(self, observation: Any) -> None:
         self._open[id(observation)] = observation
@@ -218,12 +220,16 @@ class RunTelemetry(RunObservation):
         if self.nested:  # the enclosing tool call owns the span and the durations
             return
         span = self.span
+        latency = self.latency.attributes(now)
+        if span.is_recording():
+            span.set_attributes(latency)
         if self.has_usage and span.is_recording():
             span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
                                  sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})
         error = end_span(span, outcome, capture=self.capture, max_length=self.max_length)
         base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_WORKFLOW),
                            (sc.GEN_AI_WORKFLOW_NAME, self.workflow_name))
+        self.latency.record(self.instruments, base, error, latency, self.exemplar)
         self.instruments.histogram(sc.METRIC_INVOKE_WORKFLOW_DURATION, with_error(base, error)).record(
             now - self.started, self.exemplar)
         if error is not None:
@@ -290,6 +296,8 @@ class AgentTelemetry(AgentObservation):
         run, span = self.run, self.span
         run.stack.pop(self)
         run.untrack(self)
+        if outcome.ok and outcome.output is not None:  # this agent answered: the run's final output
+            run.latency.final_output(now)
         if self.has_usage and span.is_recording():
             span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
                                  sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})

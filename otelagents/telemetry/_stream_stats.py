@@ -52,8 +52,10 @@ OUTPUT_DELTAS = frozenset((
     "response.reasoning_text.delta",
     "response.reasoning_summary_text.delta",
 ))
-_DELTA, _TERMINAL, _CREATED = 1, 2, 3
-_KINDS: dict[str, int] = {name: _DELTA for name in OUTPUT_DELTAS}
+# Output a user reads as it streams (the run's time to first text starts at the first of these).
+TEXT_DELTAS = frozenset(("response.output_text.delta", "response.refusal.delta"))
+_DELTA, _TERMINAL, _CREATED, _TEXT = 1, 2, 3, 4
+_KINDS: dict[str, int] = {name: _TEXT if name in TEXT_DELTAS else _DELTA for name in OUTPUT_DELTAS}
 _KINDS.update({"response.completed": _TERMINAL, "response.failed": _TERMINAL,
                "response.incomplete": _TERMINAL, "error": _TERMINAL, "response.created": _CREATED})
 _kind_of = _KINDS.get
@@ -132,6 +134,7 @@ class ModelCallTelemetry(ModelCallObservation):
         "_started",
         "_streams",
         "_terminal",
+        "_text",
         "stream_key",
     )
 
@@ -140,6 +143,8 @@ class ModelCallTelemetry(ModelCallObservation):
         self._agent = agent
         self._call = call
         self._deltas: list[float] = []
+        self._text = False
+        run.latency.model_calls += 1
         self._first = 0.0
         self._last = 0.0
         self._terminal: Any = None
@@ -187,13 +192,17 @@ class ModelCallTelemetry(ModelCallObservation):
 
     def event(self, event: Any) -> None:
         kind = _kind_of(event.type)
-        if kind == _DELTA and self._first:
+        if (kind == _TEXT and self._text) or (kind == _DELTA and self._first):
             # The common case, kept to a timestamp and an append.
             self._deltas.append(perf_counter())
             return
         now = perf_counter()
         if kind == _DELTA:
             self._deltas.append(now)
+        elif kind == _TEXT:  # this call's first text: maybe the first the run's user sees
+            self._deltas.append(now)
+            self._text = True
+            self._run.latency.first_text(now)
         elif kind is not None:
             if kind == _TERMINAL:
                 self._terminal = event

@@ -106,6 +106,7 @@ class ToolTelemetry(ToolObservation):
         self._tool = _ToolSpan(agent, call.tool.name, call.call_id, call.tool.description, extra,
                                call.tool_type or sc.TOOL_TYPE_FUNCTION)
         run.track(self)
+        run.latency.tool_started(self._tool.started)
 
     def activate(self) -> _Activation:
         return _Activation(self._tool.span, self._tool)
@@ -116,6 +117,8 @@ class ToolTelemetry(ToolObservation):
     def ended(self, outcome: Outcome) -> None:
         tool = self._tool
         tool.run.untrack(self)
+        if not tool._done:
+            tool.run.latency.tool_ended(perf_counter())
         if tool.run.capture and not tool._done and outcome.output is not None and tool.span.is_recording():
             tool.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT,
                                     cut_text(tool_result_text(outcome.output), tool.run.max_length))
@@ -137,6 +140,8 @@ class HandoffTelemetry(HandoffObservation):
     def ended(self, outcome: Outcome) -> None:
         tool = self._tool
         tool.run.untrack(self)
+        if not tool._done:
+            tool.run.latency.tool_ended(perf_counter())
         already = tool._done
         error = tool.finish(outcome)
         if not already and error is None:

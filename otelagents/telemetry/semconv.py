@@ -66,6 +66,11 @@ OTELAGENTS_TURN: Final = "otelagents.turn"
 OTELAGENTS_TIME_TO_FIRST_TOKEN: Final = "otelagents.response.time_to_first_token"
 OTELAGENTS_OUTPUT_CHUNKS: Final = "otelagents.response.output_chunks"
 OTELAGENTS_CANCELLED: Final = "otelagents.cancelled"
+# Run-level latency a user notices (on the invoke_workflow span; metrics of the same names).
+OTELAGENTS_RUN_TIME_TO_FIRST_TEXT: Final = "otelagents.run.time_to_first_text"
+OTELAGENTS_RUN_TIME_TO_FINAL_OUTPUT: Final = "otelagents.run.time_to_final_output"
+OTELAGENTS_RUN_MODEL_CALLS: Final = "otelagents.run.model_calls"
+OTELAGENTS_RUN_TOOL_TIME: Final = "otelagents.run.tool_time"
 OTELAGENTS_METADATA_PREFIX: Final = "otelagents.metadata."
 
 # error.type used when a run, model call or tool is cancelled.
@@ -90,6 +95,10 @@ METRIC_ERRORS: Final = "otelagents.errors"
 METRIC_INFO: Final = "otelagents.info"
 METRIC_STREAMS_OPEN: Final = "otelagents.client.streams.open"
 METRIC_STREAMS_STALLED: Final = "otelagents.client.streams.stalled"
+METRIC_RUN_TIME_TO_FIRST_TEXT: Final = "otelagents.run.time_to_first_text"
+METRIC_RUN_TIME_TO_FINAL_OUTPUT: Final = "otelagents.run.time_to_final_output"
+METRIC_RUN_MODEL_CALLS: Final = "otelagents.run.model_calls"
+METRIC_RUN_TOOL_TIME: Final = "otelagents.run.tool_time"
 
 UNIT_SECONDS: Final = "s"
 UNIT_TOKENS: Final = "{token}"
@@ -98,6 +107,7 @@ UNIT_STALLS: Final = "{stall}"
 UNIT_HANDOFFS: Final = "{handoff}"
 UNIT_ERRORS: Final = "{error}"
 UNIT_STREAMS: Final = "{stream}"
+UNIT_CALLS: Final = "{call}"
 
 # --- bucket boundaries ----------------------------------------------------------------------------
 # The conventions' advisory set starts at 10 ms; a local model's chunks arrive 1-5 ms apart, so we
@@ -139,6 +149,7 @@ AGENT_DURATION_BUCKETS: Final[tuple[float, ...]] = (
 TOKEN_BUCKETS: Final[tuple[float, ...]] = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
 )
+MODEL_CALLS_BUCKETS: Final[tuple[float, ...]] = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 32, 50, 64, 100)
 TOKENS_PER_SECOND_BUCKETS: Final[tuple[float, ...]] = (
     1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000,
 )
@@ -156,6 +167,9 @@ STREAM_ATTRIBUTES: Final[tuple[str, ...]] = (
     GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_AGENT_NAME, SERVER_ADDRESS,
     SERVER_PORT,
 )
+
+# Run-level metrics: one value per run, by workflow.
+RUN_ATTRIBUTES: Final[tuple[str, ...]] = (GEN_AI_OPERATION_NAME, GEN_AI_WORKFLOW_NAME)
 
 
 class MetricSpec:
@@ -287,6 +301,27 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
         "Open streaming model calls whose last output chunk is older than the stall threshold "
         "(streams still waiting for their first output are not counted).",
         STREAM_ATTRIBUTES,
+    ),
+    MetricSpec(
+        METRIC_RUN_TIME_TO_FIRST_TEXT, "histogram", UNIT_SECONDS,
+        "Time from a run's start to the first output-text (or refusal) delta a user could see, across its "
+        "tool calls and handoffs.",
+        RUN_ATTRIBUTES, TTFT_BUCKETS,
+    ),
+    MetricSpec(
+        METRIC_RUN_TIME_TO_FINAL_OUTPUT, "histogram", UNIT_SECONDS,
+        "Time from a run's start to its final output (runs that produced one).",
+        RUN_ATTRIBUTES, AGENT_DURATION_BUCKETS,
+    ),
+    MetricSpec(
+        METRIC_RUN_MODEL_CALLS, "histogram", UNIT_CALLS,
+        "Model calls per run.",
+        RUN_ATTRIBUTES + (ERROR_TYPE,), MODEL_CALLS_BUCKETS,
+    ),
+    MetricSpec(
+        METRIC_RUN_TOOL_TIME, "histogram", UNIT_SECONDS,
+        "Wall-clock time per run during which at least one tool was running (parallel calls count once).",
+        RUN_ATTRIBUTES + (ERROR_TYPE,), LATENCY_BUCKETS,
     ),
     MetricSpec(
         METRIC_INFO, "gauge", "1",
