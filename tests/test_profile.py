@@ -124,9 +124,9 @@ def test_errors_by_type_and_goodput_are_counted_exactly(tmp_path: Path) -> None:
     count = 20
     with OpenAICompatServer(responder=keyed_responder(faulty_reply)) as server:
         result = run_profile(prompts_file(tmp_path, count), Endpoint(base_url=server.base_url, model="m"),
-                             concurrency=(4,), requests=count, slo=parse_slo("ttft=0.15,itl=0.03"))
-        # no retries: one request per run (a profiler reports what the endpoint did)
-        assert len(server.requests) == count
+                             concurrency=(4,), requests=count, slo=parse_slo("ttft=0.15,itl=0.03"), warmup=1)
+        # no retries: one request per run (a profiler reports what the endpoint did), after the warm-up
+        assert len(server.requests) == count + 1
     (run,) = result.runs
     assert run["errors_by_type"] == {"InternalServerError": 4, "ModelBehaviorError": 4}
     assert run["errors"] == 8 and run["completed"] == 12
