@@ -5,6 +5,7 @@ configure global OpenTelemetry SDK providers the usual way, may call otelagents,
 streamed runs (a tool call, a handoff, a text answer) with the real ``openai`` client, and reports spans
 and metrics. Options:
 
+* ``instrument_first``: call ``instrument()`` before the providers are set;
 * ``providers``: ``"sdk"`` (global TracerProvider + MeterProvider), ``"tracer"`` (TracerProvider only) or
   ``"none"``;
 * ``call``: ``null``, ``"instrument"``, ``"setup"``, ``"disable"``, ``"uninstrument"``, ``"instrumentor"``;
@@ -121,6 +122,8 @@ async def workload(options: dict[str, Any], reader: Any, outputs: list[Any]) -> 
 
 def main() -> None:
     options = json.loads(sys.argv[1])
+    if options.get("instrument_first"):  # otelagents first, the application's providers afterwards
+        call("instrument")
     exporter, reader = configure(options)
     if not options.get("call_after_first_run"):
         call(options.get("call"))

@@ -89,3 +89,15 @@ def test_detach_stops_reporting_and_a_shut_down_provider_is_left_alone() -> None
     other = MeterProvider(metric_readers=[InMemoryMetricReader()])
     other.shutdown()
     assert engine_for(other) is not None  # attaching to a shut-down provider is harmless
+
+
+def test_an_explicit_no_op_provider_records_nothing_and_stays_so() -> None:
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    from otelagents.telemetry._providers import sink_for
+
+    sink, placeholder = sink_for(NoOpMeterProvider())
+    assert placeholder is False and engine_for(NoOpMeterProvider()) is None
+    telemetry = Telemetry(meter_provider=NoOpMeterProvider())
+    run(telemetry)
+    assert telemetry.metrics is not sink and telemetry._follow_global_meter is False

@@ -127,6 +127,12 @@ def test_explicit_telemetry_replaces_the_default_one_trace_per_run_metrics_once(
     assert sum(p["value"] for p in points(report, sc.METRIC_HANDOFFS)) == 2
 
 
+def test_instrument_before_the_application_sets_its_providers_follows_them() -> None:
+    report = run_app(providers="sdk", runs=2, instrument_first=True)
+    assert traces(report) == [RUN_SPANS, RUN_SPANS]
+    assert total_count(report, sc.METRIC_INVOKE_WORKFLOW_DURATION) == 2
+
+
 def test_a_run_with_its_own_telemetry_is_not_also_traced_by_the_default() -> None:
     report = run_app(providers="sdk", runs=2, own_telemetry=True)
     assert traces(report) == [RUN_SPANS, RUN_SPANS]  # the run's Telemetry, through the global tracer provider
