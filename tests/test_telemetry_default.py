@@ -217,3 +217,15 @@ def test_the_installed_telemetry_also_passed_per_run_observes_once() -> None:
     finally:
         uninstrument(rig.telemetry)
     assert len(rig.spans()) == 3 and len({s.context.trace_id for s in rig.spans()}) == 1
+
+
+def test_runs_work_when_opentelemetry_cannot_be_imported() -> None:
+    code = ("import sys; sys.modules['opentelemetry'] = None\n"
+            "from otelagents import Agent, Runner\nfrom otelagents.testing import ScriptedModel\n"
+            "print(Runner.run_sync(Agent('x', model=ScriptedModel(['hi there'])), 'go').final_output)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**env, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hi there"
+    assert "default telemetry could not be loaded" in done.stderr and "runs are not traced" in done.stderr
