@@ -180,3 +180,14 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     if inspect.isawaitable(value):
         value = await value
     return bool(value)
+
+
+def __getattr__(name: str) -> Any:
+    # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
+    if name == "AgentToolStreamEvent":
+        from ._agent_tool import AgentToolStreamEvent
+
+        return AgentToolStreamEvent
+    from ._unsupported import sdk_only
+
+    raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")
