@@ -64,8 +64,15 @@ from .observer import (
 )
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
-from .run_config import RunConfig
+from .run_config import ReasoningItemIdPolicy, RunConfig
 from .run_context import AgentHookContext, RunContextWrapper
+from .run_error_handlers import (
+    RunErrorData,
+    RunErrorHandler,
+    RunErrorHandlerInput,
+    RunErrorHandlerResult,
+    RunErrorHandlers,
+)
 from .stream_events import AgentUpdatedStreamEvent, RawResponsesStreamEvent, RunItemStreamEvent, StreamEvent
 from .tool import (
     CodeInterpreterTool,
@@ -102,6 +109,11 @@ def __getattr__(name: str) -> object:
 
         module = importlib.import_module(_LAZY[name])
         return getattr(module, name)
+    from ._unsupported import sdk_only
+
+    unsupported = sdk_only(name, "otelagents")
+    if unsupported is not None:
+        raise unsupported
     raise AttributeError(f"module 'otelagents' has no attribute {name!r}")
 
 
@@ -165,9 +177,15 @@ __all__ = [
     "OutputGuardrailTripwireTriggered",
     "RawResponsesStreamEvent",
     "ReasoningItem",
+    "ReasoningItemIdPolicy",
     "RunConfig",
     "RunContextWrapper",
+    "RunErrorData",
     "RunErrorDetails",
+    "RunErrorHandler",
+    "RunErrorHandlerInput",
+    "RunErrorHandlerResult",
+    "RunErrorHandlers",
     "RunHooks",
     "RunInfo",
     "RunItem",

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from .run_config import RunConfig
 
 
+NESTING_UNSUPPORTED = (
+    "nest_handoff_history is not supported by otelagents' runner yet. Shape what the next agent sees with "
+    "Handoff.input_filter (or RunConfig.handoff_input_filter), or run the Agents SDK itself with the "
+    "telemetry plugin: `from otelagents.instrumentation import OpenAIAgentsInstrumentor; "
+    "OpenAIAgentsInstrumentor().instrument()`."
+)
+
+
 @dataclass
 class HandoffHistory:
     """The run's history after the handoff."""
@@ -48,10 +56,14 @@ async def history_after_handoff(
         new_items=tuple(turn_items),
         run_context=context,
     )
-    if server_managed:
+    if server_managed:  # the SDK refuses filters here, and turns nesting off
         if handoff.input_filter is not None or run_config.handoff_input_filter is not None:
             raise UserError(FILTER_REFUSED)
         return HandoffHistory(original_input, [*generated, *turn_items], turn_items)
+    filtering = handoff.input_filter is not None or run_config.handoff_input_filter is not None
+    nesting = handoff.nest_handoff_history
+    if not filtering and (nesting if nesting is not None else run_config.nest_handoff_history):
+        raise UserError(NESTING_UNSUPPORTED)
     filtered = await apply_input_filter(handoff, run_config.handoff_input_filter, data)
     if filtered is data:
         return HandoffHistory(original_input, [*generated, *turn_items], turn_items)

@@ -11,7 +11,7 @@ from openai.types.responses import ResponseOutputItemDoneEvent
 
 from ._observing import observer_failed
 from .exceptions import ModelBehaviorError, UserError
-from .items import ModelResponse
+from .items import ModelResponse, RunItem
 from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
 from .run_config import CallModelData, ModelInputData
 from .stream_events import RawResponsesStreamEvent
@@ -71,6 +71,14 @@ async def filter_model_input(
             f"call_model_input_filter must return a ModelInputData instance, not {type(updated).__name__}"
         )
     return updated
+
+
+def input_item_of(item: RunItem, reasoning_item_id_policy: str | None) -> Any:
+    """A run item as the next model call's input; ``"omit"`` drops reasoning items' ids (as in the SDK)."""
+    value = item.to_input_item()
+    if reasoning_item_id_policy == "omit" and item.type == "reasoning_item" and isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "id"}
+    return value
 
 
 def uses_own_get_response(model: Model) -> bool:

@@ -24,7 +24,14 @@ from ._final_output import output_schema_for, tool_use_decision
 from ._guardrails import InputGate, run_output_guardrails
 from ._handoff_history import history_after_handoff
 from ._hosted_tools import HOSTED_CALL_TYPES
-from ._model_call import ModelRequest, filter_model_input, stream_model, uses_own_get_response, whole_response
+from ._model_call import (
+    ModelRequest,
+    filter_model_input,
+    input_item_of,
+    stream_model,
+    uses_own_get_response,
+    whole_response,
+)
 from ._observing import safe_call
 from ._server_conversation import ServerConversation
 from ._session import SessionRun
@@ -215,11 +222,13 @@ class RunLoop:
             settings = settings.resolve(ModelSettings(tool_choice="auto"))
         output_schema = output_schema_for(agent)
         conversation = self.conversation
+        policy = self.run_config.reasoning_item_id_policy
         if conversation is not None:  # the server keeps the history: send only what it has not seen
-            input_items = conversation.unsent(self.original_input, self.generated)
+            input_items = conversation.unsent(self.original_input, self.generated,
+                                              lambda item: input_item_of(item, policy))
         else:
             input_items = ItemHelpers.input_to_new_input_list(self.original_input)
-            input_items.extend(item.to_input_item() for item in self.generated)
+            input_items.extend(input_item_of(item, policy) for item in self.generated)
         filtered = await filter_model_input(self.run_config, agent, ctx, input_items, system_prompt)
         input_items, system_prompt = filtered.input, filtered.instructions
         ctx.turn_input = ItemHelpers.input_to_new_input_list(self.original_input)  # as the SDK sets it

@@ -8,6 +8,7 @@ it has not seen (the run's input first, then tool outputs), chained to the previ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .exceptions import UserError
@@ -41,14 +42,16 @@ class ServerConversation:
             return None
         return cls(previous_response_id, conversation_id)
 
-    def unsent(self, original_input: str | list[Any], generated: list[RunItem]) -> list[Any]:
+    def unsent(
+        self, original_input: str | list[Any], generated: list[RunItem], as_input: Callable[[RunItem], Any]
+    ) -> list[Any]:
         """The input items the server has not seen yet; they count as sent from now on."""
         items: list[Any] = [] if self._input_sent else ItemHelpers.input_to_new_input_list(original_input)
         self._input_sent = True
         for item in generated:
             if id(item) not in self._known:
                 self._known.add(id(item))
-                items.append(item.to_input_item())
+                items.append(as_input(item))
         return items
 
     def answered(self, response_id: str | None, model_items: list[RunItem]) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Union
 
 from typing_extensions import TypedDict
 
+from ._agent_tool import AgentToolStreamEvent
 from ._hosted_tools import HOSTED_TOOLS
 from .exceptions import UserError
 from .handoffs import Handoff
@@ -18,7 +19,6 @@ from .run_context import RunContextWrapper, TContext
 from .tool import FunctionTool, FunctionToolResult, Tool, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
-    from ._agent_tool import AgentToolStreamEvent
     from .guardrail import InputGuardrail, OutputGuardrail
     from .lifecycle import RunHooks
     from .memory.session import Session
@@ -180,3 +180,14 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     if inspect.isawaitable(value):
         value = await value
     return bool(value)
+
+
+def __getattr__(name: str) -> Any:
+    # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
+    if name == "AgentToolStreamEvent":
+        from ._agent_tool import AgentToolStreamEvent
+
+        return AgentToolStreamEvent
+    from ._unsupported import sdk_only
+
+    raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -241,3 +241,10 @@ def _output_to_wire(output: Any) -> Any:
         except (TypeError, ValueError):
             return str(output)
     return str(output)
+
+
+def __getattr__(name: str) -> Any:
+    # An Agents SDK name otelagents does not offer: say so, and what to use instead.
+    from ._unsupported import sdk_only
+
+    raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")

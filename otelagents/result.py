@@ -68,6 +68,7 @@ class _Sentinel:
 
 _END = _Sentinel()
 _AWAITED_CHECK_S = 0.05
+_AWAITED_CHECK_MAX_S = 0.5
 
 
 @dataclass
@@ -138,6 +139,7 @@ class RunResultStreaming(RunResultBase):
         """Back-pressure: before the next model call, let active consumers drain the queue and finish
         handling the last event (as the Agents SDK's ``queue.join()``), so a ``cancel("after_turn")``
         made while handling it still stops the run before the next turn."""
+        check_s = _AWAITED_CHECK_S
         while self._consumers > 0 and (self._events or self._unacknowledged > 0):
             if self._run_is_awaited():
                 # Someone waits for the run to finish (``await result.run_loop_task``, ``asyncio.wait``,
@@ -147,10 +149,10 @@ class RunResultStreaming(RunResultBase):
             if self._drained is None:
                 self._drained = asyncio.Event()
             self._drained.clear()
-            try:  # woken by the consumer; re-checks now and then whether the run became awaited
-                await asyncio.wait_for(self._drained.wait(), _AWAITED_CHECK_S)
+            try:  # woken by the consumer; re-checks now and then (less and less often) whether the run
+                await asyncio.wait_for(self._drained.wait(), check_s)  # became awaited
             except asyncio.TimeoutError:
-                pass
+                check_s = min(check_s * 2, _AWAITED_CHECK_MAX_S)
 
     def _run_is_awaited(self) -> bool:
         """Whether anything other than the runner itself waits on the run task (a done callback)."""

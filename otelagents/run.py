@@ -21,6 +21,7 @@ from .model_settings import ModelSettings
 from .models.interface import Model, ModelProvider
 from .observer import NOOP_RUN, Outcome, RunInfo, RunObservation
 from .result import RunResult, RunResultStreaming
+from .run_config import ReasoningItemIdPolicy as ReasoningItemIdPolicy  # re-exported, as by agents.run
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
 
@@ -90,6 +91,15 @@ def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSetting
 
 
 
+def _checked_config(run_config: Any, conversation: ServerConversation | None) -> RunConfig:
+    config = RunConfig.coerce(run_config)
+    if config.nest_handoff_history and conversation is None and config.handoff_input_filter is None:
+        from ._handoff_history import NESTING_UNSUPPORTED
+
+        raise UserError(NESTING_UNSUPPORTED)
+    return config
+
+
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
     if not isinstance(starting_agent, Agent):
         raise UserError(f"starting_agent must be an Agent, not {type(starting_agent).__name__}")
@@ -119,7 +129,7 @@ class Runner:
         """Start a run in the background and return at once; iterate ``result.stream_events()``."""
         _check_common(starting_agent, max_turns, error_handlers)
         conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
-        config = RunConfig.coerce(run_config)
+        config = _checked_config(run_config, conversation)
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
             _drive(result, config, hooks, streamed=True, error_handlers=error_handlers,
@@ -148,7 +158,7 @@ class Runner:
         """Run to the end and return the result. Raises the run's error."""
         _check_common(starting_agent, max_turns, error_handlers)
         conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
-        config = RunConfig.coerce(run_config)
+        config = _checked_config(run_config, conversation)
         state = _new_result(starting_agent, input, context, max_turns)
         await _drive(state, config, hooks, streamed=False, error_handlers=error_handlers,
                      session=check_session(session), conversation=conversation)

@@ -31,6 +31,9 @@ def _default_sensitive() -> bool:
     return _env_flag("OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA", False)
 
 
+ReasoningItemIdPolicy = Literal["preserve", "omit"]
+
+
 @dataclass
 class ModelInputData:
     """The input and instructions of one model call (what ``call_model_input_filter`` may change)."""
@@ -74,7 +77,7 @@ class RunConfig:
     call_model_input_filter: CallModelInputFilter | None = None
     nest_handoff_history: bool = False
     handoff_history_mapper: Callable[[list[Any]], list[Any]] | None = None
-    reasoning_item_id_policy: Literal["preserve", "omit"] | None = None
+    reasoning_item_id_policy: ReasoningItemIdPolicy | None = None
 
     @classmethod
     def coerce(cls, value: RunConfig | dict[str, Any] | None) -> RunConfig:

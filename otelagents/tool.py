@@ -217,3 +217,10 @@ def function_tool(
     if func is not None:
         return decorate(func)
     return decorate
+
+
+def __getattr__(name: str) -> Any:
+    # An Agents SDK name otelagents does not offer: say so, and what to use instead.
+    from ._unsupported import sdk_only
+
+    raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")

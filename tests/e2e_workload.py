@@ -340,11 +340,12 @@ def _scrapes(prom: PrometheusServer) -> int:
 
 
 @contextmanager
-def scraped_workload(prometheus_binary: str, *, rule_files: Sequence[str] = (),
-                     timeout_s: float = 120.0) -> Iterator[Scraped]:
+def scraped_workload(prometheus_binary: str, *, rule_files: Sequence[str] = (), timeout_s: float = 120.0,
+                     workload_type: type[E2EWorkload] | None = None) -> Iterator[Scraped]:
     """Start the workload's servers and a Prometheus scraping them every second, run two rounds, and wait
-    until Prometheus holds all of it (two scrapes after the end). Every wait is bounded by ``timeout_s``."""
-    with E2EWorkload() as workload:
+    until Prometheus holds all of it (two scrapes after the end). Every wait is bounded by ``timeout_s``.
+    ``workload_type``: another front door for the same scenarios (the Agents SDK plugin's workload)."""
+    with (workload_type or E2EWorkload)() as workload:
         prom = PrometheusServer([workload.target], scrape_interval_s=SCRAPE_INTERVAL_S, rule_files=rule_files,
                                 binary=prometheus_binary, extra_flags=("--enable-feature=exemplar-storage",))
         started = time.time()

@@ -110,7 +110,7 @@ def _model_call_finishes(shape: list[Any], series: set[tuple[Any, ...]]) -> tupl
 
 
 def _is_model_series(series: tuple[Any, ...]) -> bool:
-    """Series that a model call's output decides (the run's time to first text is its first text delta)."""
+    """A series a model call feeds (the run's time to first text comes from its deltas)."""
     labels = dict(series[1])
     return (labels.get("gen_ai.operation.name") == "chat" or series[0] == "otelagents.run.time_to_first_text"
             or series[0].startswith(("gen_ai.client", "otelagents.client")))

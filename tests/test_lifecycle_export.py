@@ -48,7 +48,8 @@ SCRIPT = textwrap.dedent("""
         raise ValueError("E" * 1_000_000)
 
     async def main() -> None:
-        config = RunConfig(trace_include_sensitive_data=True)  # content capture on
+        config = RunConfig(trace_include_sensitive_data=True,  # content capture on
+                           trace_metadata={"blob": "M" * 100_000})
         for i in range(runs):
             model = ScriptedModel([[tool_call("explode", {"blob": "B" * 20_000})], "x" * 20_000])
             agent = Agent("big", instructions="I" * 20_000, model=model, tools=[explode])
@@ -91,6 +92,11 @@ def test_big_captured_runs_export_in_requests_the_collector_accepts(otlp_receive
     tool = next(s for s in spans if s.name == "execute_tool explode")
     (event,) = tool.events
     assert len(event.attributes["exception.message"]) == 8192  # cut to the default content limit
+    workflow = next(s for s in spans if s.name.startswith("invoke_workflow"))
+    assert len(workflow.attributes["otelagents.metadata.blob"]) == 8192  # not content, bounded all the same
+    for span in spans:
+        for value in span.attributes.values():
+            assert not isinstance(value, str) or len(value) <= 8192
 
 
 def test_force_flush_against_a_hung_collector_returns_false_within_its_timeout() -> None:
@@ -223,3 +229,12 @@ def test_a_full_queue_drop_is_counted() -> None:
     finally:
         blocking.release.set()
         provider.shutdown()
+
+
+def test_setup_bounds_every_attribute_unless_the_environment_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otelagents.telemetry._setup import _span_limits
+
+    monkeypatch.delenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", raising=False)
+    assert _span_limits().max_attribute_length == 8192
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100000")
+    assert _span_limits().max_attribute_length == 100_000

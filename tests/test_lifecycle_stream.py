@@ -100,3 +100,17 @@ async def test_a_held_iterator_still_holds_the_next_turn_when_nobody_awaits_the_
     assert result.current_turn == 1  # back-pressure: turn two waits for the consumer
     rest = [event async for event in events]
     assert result.current_turn == 2 and result.final_output == "done" and rest
+
+
+async def test_awaiting_the_run_long_after_holding_an_event_still_finishes_it() -> None:
+    result = Runner.run_streamed(three_turns(), "go")
+    events = result.stream_events()
+    while (await asyncio.wait_for(events.__anext__(), 10)).type != "run_item_stream_event":
+        pass  # up to the first item of turn one
+    await asyncio.sleep(1.5)  # the run has waited for the consumer for a while (its checks back off)
+    assert result.current_turn == 1
+    task = result.run_loop_task
+    assert task is not None
+    await asyncio.wait_for(task, 15)
+    assert result.final_output == "done"
+    assert [event.type async for event in events]  # the rest is still there

@@ -124,9 +124,9 @@ def test_errors_by_type_and_goodput_are_counted_exactly(tmp_path: Path) -> None:
     count = 20
     with OpenAICompatServer(responder=keyed_responder(faulty_reply)) as server:
         result = run_profile(prompts_file(tmp_path, count), Endpoint(base_url=server.base_url, model="m"),
-                             concurrency=(4,), requests=count, slo=parse_slo("ttft=0.15,itl=0.03"))
-        # no retries: one request per run (a profiler reports what the endpoint did)
-        assert len(server.requests) == count
+                             concurrency=(4,), requests=count, slo=parse_slo("ttft=0.15,itl=0.03"), warmup=1)
+        # no retries: one request per run (a profiler reports what the endpoint did), after the warm-up
+        assert len(server.requests) == count + 1
     (run,) = result.runs
     assert run["errors_by_type"] == {"InternalServerError": 4, "ModelBehaviorError": 4}
     assert run["errors"] == 8 and run["completed"] == 12
@@ -298,3 +298,11 @@ def test_terminal_table_is_printed() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:3] == ["conc", "req", "err"]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2"]
+
+
+def test_public_names() -> None:
+    import otelagents.profile as package
+
+    assert sorted(package.__all__) == ["Endpoint", "Profile", "ProfileOptions", "RECORD", "SCHEMA", "Workload",
+                                       "load", "parse_slo", "profile", "workload"]
+    assert all(hasattr(package, name) for name in package.__all__)

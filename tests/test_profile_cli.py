@@ -4,11 +4,15 @@ errors for what a user can get wrong."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from otelagents.cli import main
 from otelagents.profile import RECORD, SCHEMA
 from otelagents.testing.otlp import OTLPReceiver
 from otelagents.testing.server import OpenAICompatServer, Reply
+from tests.test_cli_demo import clean_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -215,3 +220,83 @@ def test_missing_profile_extra_says_how_to_install(tmp_path: Path, capsys: pytes
     assert not (tmp_path / "results.json").exists()  # it says so before profiling, not after
     assert main(["profile", "--fast", "--concurrency", "1", "--requests", "1", "--no-report", "--output",
                  str(tmp_path), "--metrics-port", "0"]) == 0
+
+
+def test_ctrl_c_keeps_the_finished_levels(tmp_path: Path) -> None:
+    served = itertools.count()
+
+    def responder(request: object) -> Reply:  # the warm-up and level 1 answer; level 2 stalls
+        return Reply.long(3) if next(served) < 3 else Reply.fault("stall", stall_seconds=60)
+
+    with OpenAICompatServer(responder=responder) as server:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "otelagents", "profile", "--base-url", server.base_url, "--model", "m",
+             "--concurrency", "1,2", "--requests", "2", "--output", str(tmp_path), "--metrics-port", "0",
+             "--no-report"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        try:
+            for _ in range(600):  # bounded: 60 s
+                if len(server.requests) >= 5 or child.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert len(server.requests) >= 5, "level 2 never started"
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
+    assert child.returncode == 130, err
+    assert "interrupted: the 1 finished load level(s) are in" in err
+    document, records = _validate(tmp_path)
+    assert document["interrupted"] is True
+    runs = document["runs"]
+    assert isinstance(runs, list) and [run["concurrency"] for run in runs] == [1]
+    assert runs[0]["completed"] == 2 and len(records) == 2
+
+
+def test_rate_and_a_scenario_file(tmp_path: Path) -> None:
+    scenario = tmp_path / "mine.json"
+    scenario.write_text(json.dumps({"name": "support", "prompts": ["first question", "second question"]}))
+    with OpenAICompatServer(responder=lambda request: Reply.long(2)) as server:
+        assert main(["profile", "--base-url", server.base_url, "--model", "m", "--api", "chat_completions",
+                     "--scenario", str(scenario), "--rate", "25", "--concurrency", "4", "--requests", "5",
+                     "--max-tokens", "9", "--output", str(tmp_path / "out"), "--metrics-port", "0",
+                     "--no-report", "--warmup", "0"]) == 0
+        bodies = [r.body for r in server.requests]
+    document, records = _validate(tmp_path / "out")
+    assert document["settings"]["rate"] == 25 and document["runs"][0]["rate"] == 25  # type: ignore[index]
+    assert document["target"]["scenario"] == str(scenario)  # type: ignore[index]
+    assert all(r["start_s"] >= r["index"] / 25 for r in records)  # type: ignore[operator]
+    assert all(body["max_tokens"] == 9 or body.get("max_completion_tokens") == 9 for body in bodies)
+    asked = sorted(body["messages"][-1]["content"] for body in bodies)
+    assert asked == ["first question"] * 3 + ["second question"] * 2
+
+
+def test_serve_keeps_the_profiles_metrics_up_for_prometheus(tmp_path: Path) -> None:
+    port = _free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "otelagents", "profile", "--fast", "--concurrency", "1,2", "--requests", "3",
+         "--output", str(tmp_path), "--no-report", "--metrics-port", str(port), "--serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(child.stdout.readline, "")),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        for _ in range(600):  # bounded: 60 s
+            if any(line.startswith("serving http://127.0.0.1:") for line in lines) or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert any(line.startswith("serving") for line in lines), (lines, child.poll())
+        # every measured request is on /metrics (the warm-up is not observed), and it stays up
+        assert _ttft_count(f"http://127.0.0.1:{port}/metrics") == 6
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)  # stdout belongs to the reader thread
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    reader.join(10)
+    assert child.returncode == 0, child.stderr.read()  # type: ignore[union-attr]
+    assert "stopped serving /metrics" in "".join(lines)
+    assert (tmp_path / "results.json").exists()

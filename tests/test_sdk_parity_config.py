@@ -248,3 +248,50 @@ async def test_get_response_must_return_a_model_response() -> None:
 
     with pytest.raises(UserError, match="get_response must return a ModelResponse, not str"):
         await Runner.run(Agent(name="a", model=Wrong()), "go")
+
+
+# --- 8. reasoning_item_id_policy -----------------------------------------------------------------
+
+
+def _reasoning_then_answer(lib: ModuleType, seen: list[Any]) -> Any:
+    from openai.types.responses import ResponseFunctionToolCall, ResponseReasoningItem
+
+    class Reasoning(lib.Model):  # type: ignore[name-defined,misc]
+        async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append([dict(i) if isinstance(i, dict) else i for i in input])
+            if len(seen) == 1:
+                output: list[Any] = [
+                    ResponseReasoningItem(id="rs_1", type="reasoning", summary=[]),
+                    ResponseFunctionToolCall(type="function_call", name="ping", call_id="c1", arguments="{}"),
+                ]
+            else:
+                output = [ResponseOutputMessage(id="m", type="message", role="assistant", status="completed",
+                                                content=[ResponseOutputText(type="output_text", text="ok",
+                                                                            annotations=[])])]
+            return lib.ModelResponse(output=output, usage=lib.Usage(), response_id=None)
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    return Reasoning()
+
+
+@pytest.mark.parametrize("policy", ["omit", "preserve", None])
+async def test_reasoning_item_id_policy_decides_whether_reasoning_ids_are_sent_back(policy: str | None) -> None:
+    seen: dict[str, list[Any]] = {"agents": [], "otelagents": []}
+
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        @lib.function_tool
+        def ping() -> str:
+            """Ping."""
+            return "pong"
+
+        agent = lib.Agent(name="a", model=_reasoning_then_answer(lib, seen[lib.__name__]), tools=[ping])
+        result = await lib.Runner.run(agent, "go", run_config=no_trace(lib, reasoning_item_id_policy=policy))
+        return result.final_output
+
+    sdk, ours = await both(scenario)
+    assert ours.value == sdk.value == "ok"
+    reasoning = [i for i in seen["otelagents"][1] if i.get("type") == "reasoning"]
+    assert reasoning == [i for i in seen["agents"][1] if i.get("type") == "reasoning"]
+    assert ("id" in reasoning[0]) == (policy != "omit")

@@ -149,3 +149,23 @@ async def test_handoff_input_filter_must_return_handoff_input_data() -> None:
 
     sdk, ours = await both(scenario, [Reply.handoff("transfer_to_b"), Reply.text("done")])
     assert ours.value == sdk.value == ("UserError", "Invalid input filter result")
+
+
+async def test_nest_handoff_history_is_refused_with_the_alternatives_rather_than_ignored() -> None:
+    import otelagents
+    from otelagents import UserError
+    from otelagents.testing import ScriptedModel
+    from otelagents.testing import handoff as scripted_handoff
+
+    target = otelagents.Agent(name="B", model=ScriptedModel(["done"]))
+    with pytest.raises(UserError, match="nest_handoff_history is not supported.*input_filter"):
+        otelagents.Runner.run_streamed(otelagents.Agent(name="A", handoffs=[target]), "hi",
+                                       run_config=otelagents.RunConfig(nest_handoff_history=True))
+    per_handoff = otelagents.Agent(name="A", model=ScriptedModel([[scripted_handoff(target)]]),
+                                   handoffs=[otelagents.handoff(target, nest_handoff_history=True)])
+    with pytest.raises(UserError, match="OpenAIAgentsInstrumentor"):
+        await otelagents.Runner.run(per_handoff, "hi")
+    # with an input filter the filter decides (as in the SDK), so nothing is refused
+    filtered = otelagents.Agent(name="A", model=ScriptedModel([[scripted_handoff(target)]]), handoffs=[
+        otelagents.handoff(target, nest_handoff_history=True, input_filter=_keep)])
+    assert (await otelagents.Runner.run(filtered, "hi")).final_output == "done"

@@ -117,7 +117,7 @@ def test_other_disabled_instrumentations_leave_the_default_on() -> None:
     assert traces(report) == [RUN_SPANS]
 
 
-@pytest.mark.parametrize("call", ["instrument", "setup", "instrumentor"])
+@pytest.mark.parametrize("call", ["instrument", "setup", "instrumentor", "add_run_observer"])
 @pytest.mark.parametrize("after_first_run", [False, True])
 def test_explicit_telemetry_replaces_the_default_one_trace_per_run_metrics_once(call: str,
                                                                                after_first_run: bool) -> None:
@@ -125,6 +125,12 @@ def test_explicit_telemetry_replaces_the_default_one_trace_per_run_metrics_once(
     assert traces(report) == [RUN_SPANS, RUN_SPANS]
     assert total_count(report, sc.METRIC_INVOKE_WORKFLOW_DURATION) == 2
     assert sum(p["value"] for p in points(report, sc.METRIC_HANDOFFS)) == 2
+
+
+def test_instrument_before_the_application_sets_its_providers_follows_them() -> None:
+    report = run_app(providers="sdk", runs=2, instrument_first=True)
+    assert traces(report) == [RUN_SPANS, RUN_SPANS]
+    assert total_count(report, sc.METRIC_INVOKE_WORKFLOW_DURATION) == 2
 
 
 def test_a_run_with_its_own_telemetry_is_not_also_traced_by_the_default() -> None:
@@ -211,3 +217,15 @@ def test_the_installed_telemetry_also_passed_per_run_observes_once() -> None:
     finally:
         uninstrument(rig.telemetry)
     assert len(rig.spans()) == 3 and len({s.context.trace_id for s in rig.spans()}) == 1
+
+
+def test_runs_work_when_opentelemetry_cannot_be_imported() -> None:
+    code = ("import sys; sys.modules['opentelemetry'] = None\n"
+            "from otelagents import Agent, Runner\nfrom otelagents.testing import ScriptedModel\n"
+            "print(Runner.run_sync(Agent('x', model=ScriptedModel(['hi there'])), 'go').final_output)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**env, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hi there"
+    assert "default telemetry could not be loaded" in done.stderr and "runs are not traced" in done.stderr

@@ -6,6 +6,7 @@ OTLP as any application's runs do; the profiler's own figures come from its per-
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from otelagents.exceptions import UserError
 from otelagents.observer import RunObserver
 
 from ._driver import LevelRun, RequestRecord, run_level
-from ._results import Profile, build_document, level_summary, write
+from ._results import RESULTS_FILE, Profile, build_document, level_summary, write
 from ._terminal import Progress, runs_table
 from ._workload import Client, Endpoint, Workload
 
@@ -46,7 +47,11 @@ class ProfileOptions:
 
 
 async def profile(options: ProfileOptions, observers: list[RunObserver], out: TextIO, err: TextIO) -> Profile:
-    """Run every load level, print the table, write ``results.json`` and ``requests.jsonl`` to ``output``."""
+    """Run every load level, print the table, write ``results.json`` and ``requests.jsonl`` to ``output``.
+
+    Interrupted (Ctrl-C, task cancellation), it still writes the levels that finished, marked
+    ``"interrupted": true``, before the cancellation goes on: an hour of profiling is not lost to a
+    keystroke."""
     client = Client(options.endpoint)
     levels: list[LevelRun] = []
     try:
@@ -58,6 +63,13 @@ async def profile(options: ProfileOptions, observers: list[RunObserver], out: Te
             levels.append(await run_level(options.workload, client, observers, concurrency=concurrency,
                                           requests=options.requests, rate=options.rate,
                                           on_done=_advance(progress)))
+    except asyncio.CancelledError:
+        if levels and options.output is not None:
+            write(options.output, assemble(options, levels, interrupted=True))
+            err.write(f"\ninterrupted: the {len(levels)} finished load level(s) are in "
+                      f"{options.output / RESULTS_FILE}\n")
+            err.flush()
+        raise
     finally:
         await client.close()
     result = assemble(options, levels)
@@ -76,7 +88,7 @@ def _advance(progress: Progress) -> Callable[[RequestRecord], None]:
     return done
 
 
-def assemble(options: ProfileOptions, levels: Sequence[LevelRun]) -> Profile:
+def assemble(options: ProfileOptions, levels: Sequence[LevelRun], *, interrupted: bool = False) -> Profile:
     endpoint = options.endpoint
     target = {"base_url": endpoint.base_url, "model": endpoint.model, "api": endpoint.api,
               "scenario": options.scenario_label or options.workload.name}
@@ -84,4 +96,7 @@ def assemble(options: ProfileOptions, levels: Sequence[LevelRun]) -> Profile:
                 "max_tokens": endpoint.max_tokens, "slo": options.slo, "warmup": options.warmup}
     runs = [level_summary(level, options.slo) for level in levels]
     records = [record.as_json() for level in levels for record in level.records]
-    return Profile(build_document(target, settings, runs), records)
+    document = build_document(target, settings, runs)
+    if interrupted:
+        document["interrupted"] = True
+    return Profile(document, records)

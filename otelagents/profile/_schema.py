@@ -96,6 +96,8 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "records_file": {"type": "string", "description": "the raw per-request records (JSON lines), beside it"},
+        "interrupted": {"const": True, "description": "present when the profile was cut short: the runs that "
+                                                      "finished"},
         "runs": {"type": "array", "items": RUN, "minItems": 1},
     },
 }

@@ -46,6 +46,11 @@ class LossCounter:
             with self._lock:
                 self._lost += count
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: start from zero with a new lock (a parent thread may have held the old one)."""
+        self._lock = threading.Lock()
+        self._lost = 0
+
     def take(self) -> int:
         with self._lock:
             lost, self._lost = self._lost, 0

@@ -92,6 +92,8 @@ def _after_in_child() -> None:
 def rearm(handle: TelemetryHandle) -> None:
     """Give ``handle`` fresh, child-owned metrics and exporters (see the module docstring)."""
     handle._lock = threading.Lock()
+    if handle.span_losses is not None:
+        handle.span_losses.reset_after_fork()
     server = handle.metrics_server
     if server is not None:
         server.forget_after_fork()

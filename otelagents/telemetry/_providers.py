@@ -49,8 +49,9 @@ def sink_for(provider: Any) -> tuple[MetricsSink, bool]:
     """The sink recording for ``provider``, and whether it is a placeholder (the provider is not configured).
 
     SDK provider: the engine its readers collect (shared by every ``Telemetry`` on that provider). Not
-    configured: a private engine nothing reads (values are dropped, as the API's no-op would). Another
-    API implementation: ``OTelAPISink`` (one API call per value).
+    configured: a private engine nothing reads (values are dropped, as the API's no-op would), a
+    placeholder when it is the API's proxy. Another API implementation: ``OTelAPISink`` (one API call
+    per value).
     """
     from otelagents.telemetry._metrics import MetricsEngine, OTelAPISink
     from otelagents.telemetry._metrics.sdk_bridge import engine_for
@@ -59,7 +60,8 @@ def sink_for(provider: Any) -> tuple[MetricsSink, bool]:
     if engine is not None:
         return engine, False
     if not meter_provider_configured(provider):
-        return MetricsEngine(), True
+        # The API's proxy stands for a provider set later: follow it. An explicit no-op stays a no-op.
+        return MetricsEngine(), isinstance(provider, _ProxyMeterProvider)
     return OTelAPISink(provider), False
 
 

@@ -41,10 +41,11 @@ from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
 from otelagents.telemetry import _fork
+from otelagents.telemetry._content import DEFAULT_MAX_LENGTH
 from otelagents.telemetry._export import CountingBatchSpanProcessor, LossCounter, SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
 from otelagents.telemetry._metrics.sdk_bridge import engine_for
@@ -314,6 +315,14 @@ def _resource(service_name: str | None) -> Resource:
     return Resource.create({SERVICE_NAME: service_name} if service_name else {})
 
 
+def _span_limits() -> SpanLimits:
+    """Every attribute value (metadata, descriptions, event attributes too, not only captured content) is
+    cut to the content limit, unless ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` says otherwise."""
+    if env_value("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") is not None:
+        return SpanLimits()
+    return SpanLimits(max_attribute_length=DEFAULT_MAX_LENGTH)
+
+
 def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | None, console: bool,
                      losses: LossCounter) -> tuple[Any, bool, tuple[SizeBoundedSpanExporter, ...]]:
     current = trace.get_tracer_provider()
@@ -321,7 +330,7 @@ def _tracer_provider(service_name: str | None, protocol: str, endpoint: str | No
         logger.info("otelagents.telemetry.setup(): using the tracer provider the application already set")
         return current, False, ()
     # Our own atexit hook shuts it down, bounded; the SDK's unbounded one could hang on a dead collector.
-    provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False)
+    provider = TracerProvider(resource=_resource(service_name), shutdown_on_exit=False, span_limits=_span_limits())
     exporters: tuple[SizeBoundedSpanExporter, ...] = ()
     if endpoint is not None:
         # Split so no request exceeds the OTLP message limit; count what is lost for force_flush(). The
