@@ -8,7 +8,8 @@ and metrics. Options:
 * ``instrument_first``: call ``instrument()`` before the providers are set;
 * ``providers``: ``"sdk"`` (global TracerProvider + MeterProvider), ``"tracer"`` (TracerProvider only) or
   ``"none"``;
-* ``call``: ``null``, ``"instrument"``, ``"setup"``, ``"disable"``, ``"uninstrument"``, ``"instrumentor"``;
+* ``call``: ``null``, ``"instrument"``, ``"setup"``, ``"disable"``, ``"uninstrument"``, ``"instrumentor"``,
+  ``"add_run_observer"``;
   ``call_after_first_run``: make the call after the first run instead of before;
 * ``runs``: how many runs; ``run_config``: keyword arguments of every ``RunConfig``;
 * ``delta``: the metric reader prefers delta temporality; ``collect_each_run``: collect after every run;
@@ -68,6 +69,10 @@ def call(name: str | None) -> None:
         telemetry.disable()
     elif name == "uninstrument":
         telemetry.uninstrument()
+    elif name == "add_run_observer":
+        from otelagents import add_run_observer
+
+        add_run_observer(telemetry.Telemetry())
     elif name == "instrumentor":
         from otelagents.instrumentation import OtelAgentsInstrumentor
 

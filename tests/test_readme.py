@@ -312,7 +312,8 @@ def test_telemetry_setup_example_exports(server: OpenAICompatServer, tmp_path: P
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(re.escape(SERVER_ANSWER) + r"\nmetrics: http://127\.0\.0\.1:\d+/metrics\n", result.stdout)
     spans = otlp_receiver.wait_for_spans(3)
-    assert {s.name for s in spans} == {"invoke_workflow Agent workflow", "invoke_agent Joker", "chat gpt-4.1"}
+    # gpt-5.6-luna: the Agents SDK 0.24.0 default model, for an agent that names none
+    assert {s.name for s in spans} == {"invoke_workflow Agent workflow", "invoke_agent Joker", "chat gpt-5.6-luna"}
     assert {s.resource.get("service.name") for s in spans} == {"joker"}
     assert otlp_receiver.wait_for_metrics("otelagents.client.time_to_first_token")
 

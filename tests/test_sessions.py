@@ -265,3 +265,24 @@ async def test_the_session_id_is_the_conversation_id(server: OpenAICompatServer)
     conversation_ids = {(s.attributes or {}).get(sc.GEN_AI_CONVERSATION_ID) for s in rig.spans()
                         if s.name.startswith(("invoke_agent", "invoke_workflow"))}
     assert conversation_ids == {"conversation-42"}
+
+
+async def test_concurrent_runs_on_one_session_keep_every_item_in_run_order() -> None:
+    """Eight streamed runs at once on one file session: each run's input and answer are stored together."""
+    import tempfile
+
+    def answer(request: Any) -> Reply:
+        last = request.body["input"][-1]["content"]
+        return Reply.text(f"re: {last}", chunks=2, gap=0.01)
+
+    with OpenAICompatServer(responder=answer) as server, tempfile.TemporaryDirectory() as tmp:
+        session = SQLiteSession("shared", pathlib.Path(tmp) / "s.db")
+        agent = Agent(name="A", model=make_model(ours(), "responses", server))
+        results = [Runner.run_streamed(agent, f"q{n}", session=session) for n in range(8)]
+        await asyncio.wait_for(asyncio.gather(*(collect(r) for r in results)), 60)
+        stored = texts(await session.get_items())
+        session.close()
+    assert sorted(stored) == sorted([f"q{n}" for n in range(8)] + [f"re: q{n}" for n in range(8)])
+    for start in range(0, len(stored), 2):
+        question, reply = stored[start:start + 2]
+        assert reply == f"re: {question}"

@@ -117,7 +117,7 @@ def test_other_disabled_instrumentations_leave_the_default_on() -> None:
     assert traces(report) == [RUN_SPANS]
 
 
-@pytest.mark.parametrize("call", ["instrument", "setup", "instrumentor"])
+@pytest.mark.parametrize("call", ["instrument", "setup", "instrumentor", "add_run_observer"])
 @pytest.mark.parametrize("after_first_run", [False, True])
 def test_explicit_telemetry_replaces_the_default_one_trace_per_run_metrics_once(call: str,
                                                                                after_first_run: bool) -> None:

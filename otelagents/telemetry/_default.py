@@ -12,7 +12,8 @@ collected by the application's metric readers.
 
 Off switches: ``RunConfig(tracing_disabled=True)`` per run; ``OTEL_SDK_DISABLED=true`` or ``otelagents`` in
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` process-wide; ``otelagents.telemetry.disable()``. A run whose
-``RunConfig.observers`` already holds a ``Telemetry`` is left to it (a run is traced once).
+``RunConfig.observers`` (or ``add_run_observer``'s list) already holds a ``Telemetry`` is left to it (a run
+is traced once).
 
 Other front doors (e.g. the Agents SDK plugin) get the telemetry in effect with ``active_telemetry()``.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 
-from otelagents._observing import telemetry_observer
+from otelagents._observing import get_run_observers, telemetry_observer
 from otelagents.observer import NOOP_RUN, RunInfo, RunObservation, RunObserver
 from otelagents.telemetry._observer import Telemetry
 from otelagents.telemetry._providers import (
@@ -46,8 +47,8 @@ class DefaultTelemetry(RunObserver):
     def run_started(self, run: RunInfo) -> RunObservation:
         if run.run_config.tracing_disabled or disabled_by_environment():
             return NOOP_RUN
-        if any(isinstance(observer, Telemetry) for observer in run.run_config.observers):
-            return NOOP_RUN
+        if any(isinstance(observer, Telemetry) for observer in (*run.run_config.observers, *get_run_observers())):
+            return NOOP_RUN  # the run already has its Telemetry (per run, or add_run_observer(Telemetry(...)))
         telemetry = self.resolve()
         return NOOP_RUN if telemetry is None else telemetry.run_started(run)
 
