@@ -253,6 +253,7 @@ PYTHON_EXPECTATIONS: dict[str, str] = {
     "ScriptedModel": "Why did the scarecrow win an award\\? He was outstanding in his field\\.\n",
     'input="Please tell me 5 jokes.")\n    async for': SERVER_ANSWER,
     "OpenAIAgentsInstrumentor().instrument(": SERVER_ANSWER + r"\nmetrics: http://127\.0\.0\.1:\d+/metrics\n",
+    'SQLiteSession("user-42")': SERVER_ANSWER + "\nblocked\n3 items in the session\n",
 }
 
 
