@@ -298,3 +298,11 @@ def test_terminal_table_is_printed() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:3] == ["conc", "req", "err"]
     assert [line.split()[0] for line in lines[1:]] == ["1", "2"]
+
+
+def test_public_names() -> None:
+    import otelagents.profile as package
+
+    assert sorted(package.__all__) == ["Endpoint", "Profile", "ProfileOptions", "RECORD", "SCHEMA", "Workload",
+                                       "load", "parse_slo", "profile", "workload"]
+    assert all(hasattr(package, name) for name in package.__all__)

@@ -270,3 +270,33 @@ def test_rate_and_a_scenario_file(tmp_path: Path) -> None:
     assert all(body["max_tokens"] == 9 or body.get("max_completion_tokens") == 9 for body in bodies)
     asked = sorted(body["messages"][-1]["content"] for body in bodies)
     assert asked == ["first question"] * 3 + ["second question"] * 2
+
+
+def test_serve_keeps_the_profiles_metrics_up_for_prometheus(tmp_path: Path) -> None:
+    port = _free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "otelagents", "profile", "--fast", "--concurrency", "1,2", "--requests", "3",
+         "--output", str(tmp_path), "--no-report", "--metrics-port", str(port), "--serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(child.stdout.readline, "")),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        for _ in range(600):  # bounded: 60 s
+            if any(line.startswith("serving http://127.0.0.1:") for line in lines) or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert any(line.startswith("serving") for line in lines), (lines, child.poll())
+        # every measured request is on /metrics (the warm-up is not observed), and it stays up
+        assert _ttft_count(f"http://127.0.0.1:{port}/metrics") == 6
+        child.send_signal(signal.SIGTERM)
+        child.wait(30)  # stdout belongs to the reader thread
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+    reader.join(10)
+    assert child.returncode == 0, child.stderr.read()  # type: ignore[union-attr]
+    assert "stopped serving /metrics" in "".join(lines)
+    assert (tmp_path / "results.json").exists()

@@ -84,6 +84,9 @@ def add_parser(commands: Any, positive: Any, port: Any) -> None:
     profile.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                          help="serve /metrics on 127.0.0.1:PORT meanwhile; 0 picks a free port (default: "
                               "$OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)")
+    profile.add_argument("--serve", action="store_true",
+                         help="keep serving /metrics after the profile, until Ctrl-C (for Prometheus and the "
+                              "dashboards)")
     profile.add_argument("--otlp-endpoint", metavar="URL", default=None,
                          help="also send traces and metrics to an OTLP collector (default: "
                               "$OTEL_EXPORTER_OTLP_ENDPOINT, else none)")
@@ -140,7 +143,7 @@ def _endpoint(args: argparse.Namespace) -> Any:
 
 def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: TextIO) -> int:
     from otelagents.profile import ProfileOptions, parse_slo, profile, workload
-    from otelagents.profile._report import check_available, check_template, write_report
+    from otelagents.profile._report import check_available, check_template
 
     from ._pipeline import Pipeline, resolve_otlp
 
@@ -172,19 +175,30 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
         if otlp is not None and not pipeline.flush_otlp():
             err.write(f"otelagents profile: warning: could not export to the OTLP endpoint {otlp.traces_endpoint} "
                       "in time; is the collector running?\n")
+        _finish(args, options.endpoint, result, out)
+        if args.serve:
+            from ._demo import _serve
+
+            _serve(pipeline.metrics_url, out)
     finally:
         set_telemetry_observer(default)
         pipeline.close()
-    runs = result.runs
-    if all(run["completed"] == 0 for run in runs):
+    return 0
+
+
+def _finish(args: argparse.Namespace, endpoint: Any, result: Any, out: TextIO) -> None:
+    """Write the report; raise when no request of any level succeeded (the results are written anyway)."""
+    from otelagents.profile._report import write_report
+
+    if all(run["completed"] == 0 for run in result.runs):
         first = next((r for r in result.records if r.get("error")), None)
         detail = f" (the first: {first['error']}: {first['error_message']})" if first else ""
-        server = options.endpoint.base_url or "the offline model"
-        raise CLIError(f"every request failed{detail}; is {server} up and serving {options.endpoint.model!r}?")
+        server = endpoint.base_url or "the offline model"
+        raise CLIError(f"every request failed{detail}; is {server} up and serving {endpoint.model!r}?")
     out.write(f"results  {args.output / 'results.json'} (raw records in requests.jsonl)\n")
     if not args.no_report:
         out.write(f"report   {write_report(args.output, result, args.trace_url)}\n")
-    return 0
+    out.flush()
 
 
 __all__ = ["add_parser", "run"]
