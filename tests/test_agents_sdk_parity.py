@@ -110,8 +110,10 @@ def _model_call_finishes(shape: list[Any], series: set[tuple[Any, ...]]) -> tupl
 
 
 def _is_model_series(series: tuple[Any, ...]) -> bool:
+    """A series a model call feeds (the run's time to first text comes from its deltas)."""
     labels = dict(series[1])
-    return labels.get("gen_ai.operation.name") == "chat" or series[0].startswith(("gen_ai.client", "otelagents.client"))
+    return (labels.get("gen_ai.operation.name") == "chat" or series[0] == "otelagents.run.time_to_first_text"
+            or series[0].startswith(("gen_ai.client", "otelagents.client")))
 
 
 def _shape(rig: Rig) -> list[Any]:

@@ -300,3 +300,98 @@ async def test_tracing_disabled_for_a_run_is_followed(sdk: SDKRig) -> None:
     await Runner.run(agent, "hi", run_config=RunConfig(workflow_name="Loud flow", group_id="g-1"))
     root = sdk.rig.span("invoke_workflow Loud flow")
     assert (root.attributes or {})[sc.GEN_AI_CONVERSATION_ID] == "g-1"
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_mcp_tool_is_an_extension_tool(sdk: SDKRig, api: str) -> None:
+    import pathlib
+    import sys
+
+    from agents.mcp import MCPServerStdio
+
+    script = pathlib.Path(__file__).with_name("mcp_lookup_server.py")
+    sdk.server.add(Reply.tool_calls([("lookup", {"key": "k"}, "call_m1")]), Reply.text("K it is"))
+    async with MCPServerStdio(params={"command": sys.executable, "args": [str(script)]}, name="lookup") as mcp:
+        agent = Agent(name="Looker", model=sdk.model(api), mcp_servers=[mcp])
+        result = Runner.run_streamed(agent, "look k up")
+        await drain(result)
+        await wait_run_done(result)
+    assert result.final_output == "K it is"
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Looker", "INTERNAL", OK, None, [
+            chat(), ("execute_tool lookup", "INTERNAL", OK, None, []), chat()])])]
+    tool = sdk.rig.span("execute_tool lookup").attributes or {}
+    assert tool[sc.GEN_AI_TOOL_TYPE] == "extension"
+    assert tool[sc.GEN_AI_TOOL_CALL_ID] == "call_m1"
+    assert hist(sdk.rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_TYPE: "extension"}).count == 1
+    assert_all_closed(sdk.rig)
+
+
+def _tool_guardrails() -> tuple[Any, Any]:
+    from agents import ToolGuardrailFunctionOutput, tool_input_guardrail, tool_output_guardrail
+
+    @tool_input_guardrail
+    def no_atlantis(data: Any) -> Any:
+        if "Atlantis" in data.context.tool_arguments:
+            return ToolGuardrailFunctionOutput.reject_content("No forecasts for Atlantis.")
+        return ToolGuardrailFunctionOutput.allow()
+
+    @tool_output_guardrail
+    def no_storms(data: Any) -> Any:
+        if "storm" in str(data.output):
+            return ToolGuardrailFunctionOutput.raise_exception()
+        return ToolGuardrailFunctionOutput.allow()
+
+    return no_atlantis, no_storms
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_tool_guardrails_nest_under_their_tool(sdk: SDKRig, api: str) -> None:
+    no_atlantis, no_storms = _tool_guardrails()
+
+    @function_tool(tool_input_guardrails=[no_atlantis], tool_output_guardrails=[no_storms])
+    def forecast(city: str) -> str:
+        """A forecast."""
+        return "storm" if city == "Oslo" else "sun"
+
+    agent = Agent(name="Forecaster", model=sdk.model(api), tools=[forecast])
+    sdk.server.add(Reply.tool_calls([("forecast", {"city": "Rome"})]), Reply.text("Sun in Rome"),
+                   Reply.tool_calls([("forecast", {"city": "Atlantis"})]), Reply.text("Cannot say"))
+    for prompt in ("Rome?", "Atlantis?"):
+        result = Runner.run_streamed(agent, prompt)
+        await drain(result)
+        await wait_run_done(result)
+    guards = {(s.name, (s.attributes or {}).get(sc.ERROR_TYPE), (s.attributes or {})[sc.OTELAGENTS_GUARDRAIL_KIND],
+               s.parent.span_id if s.parent else None) for s in sdk.rig.spans() if s.name.startswith("run_guardrail")}
+    tools = [s for s in sdk.rig.spans() if s.name == "execute_tool forecast"]
+    rome, atlantis = sorted(tools, key=lambda s: s.start_time or 0)
+    assert guards == {
+        ("run_guardrail no_atlantis", None, "tool_input", rome.context.span_id),
+        ("run_guardrail no_storms", None, "tool_output", rome.context.span_id),
+        ("run_guardrail no_atlantis", "ToolInputGuardrailTripwireTriggered", "tool_input", atlantis.context.span_id),
+    }
+    assert all((s.attributes or {})[sc.GEN_AI_TOOL_NAME] == "forecast"
+               for s in sdk.rig.spans() if s.name.startswith("run_guardrail"))
+    assert_all_closed(sdk.rig)
+
+
+async def test_a_tool_output_guardrail_that_raises_fails_the_run(sdk: SDKRig) -> None:
+    from agents.exceptions import ToolOutputGuardrailTripwireTriggered
+
+    _, no_storms = _tool_guardrails()
+
+    @function_tool(tool_output_guardrails=[no_storms])
+    def forecast(city: str) -> str:
+        """A forecast."""
+        return "storm"
+
+    sdk.server.add(Reply.tool_calls([("forecast", {"city": "Oslo"})]), Reply.text("never"))
+    result = Runner.run_streamed(Agent(name="Stormy", model=sdk.model("responses"), tools=[forecast]), "Oslo?")
+    with pytest.raises(ToolOutputGuardrailTripwireTriggered):
+        await drain(result)
+    await wait_run_done(result)
+    guard = sdk.rig.span("run_guardrail no_storms")
+    assert (guard.attributes or {})[sc.ERROR_TYPE] == "ToolOutputGuardrailTripwireTriggered"
+    [root] = tree(sdk.rig.spans())
+    assert root[2:4] == (ERR, "ToolOutputGuardrailTripwireTriggered")
+    assert_all_closed(sdk.rig)

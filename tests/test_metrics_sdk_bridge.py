@@ -101,3 +101,15 @@ def test_an_explicit_no_op_provider_records_nothing_and_stays_so() -> None:
     telemetry = Telemetry(meter_provider=NoOpMeterProvider())
     run(telemetry)
     assert telemetry.metrics is not sink and telemetry._follow_global_meter is False
+
+
+def test_the_provider_s_resource_is_read_at_each_collection() -> None:
+    from opentelemetry.sdk.resources import Resource
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], resource=Resource({"service.name": "app"}))
+    run(Telemetry(meter_provider=provider))
+    assert reader.get_metrics_data().resource_metrics[0].resource.attributes["service.name"] == "app"
+    provider._update_resource(Resource({"service.instance.id": "forked-child"}))  # what the SDK does after fork
+    attributes = reader.get_metrics_data().resource_metrics[0].resource.attributes
+    assert (attributes["service.name"], attributes["service.instance.id"]) == ("app", "forked-child")

@@ -223,3 +223,20 @@ def test_the_default_observer_ignores_guardrails() -> None:
     run = RunObserver().run_started(run_info())
     guard = run.agent_started(AGENT, 1).guardrail_started(GuardrailInfo(AGENT, "g", "input"))
     guard.ended(OK, triggered=True)  # no-op, no error
+
+
+def test_a_tool_guardrail_nests_under_its_tool_when_checked_inside_it(rig: Rig) -> None:
+    run = rig.telemetry.run_started(run_info())
+    agent = run.agent_started(AGENT, 1)
+    tool = agent.tool_started(ToolCallInfo(AGENT, lookup, "call_1", "{}"))
+    with tool.activate():
+        agent.guardrail_started(GuardrailInfo(AGENT, "inside", "tool_input", tool_name="lookup")).ended(OK)
+        agent.guardrail_started(GuardrailInfo(AGENT, "other tool", "tool_input", tool_name="other")).ended(OK)
+    tool.ended(OK)
+    agent.guardrail_started(GuardrailInfo(AGENT, "after", "tool_output", tool_name="lookup")).ended(OK)
+    agent.ended(OK)
+    run.ended(OK)
+    tool_span, agent_span = rig.span("execute_tool lookup"), rig.span("invoke_agent Guarded")
+    assert parent_of(rig.span("run_guardrail inside")) == tool_span.context.span_id
+    assert parent_of(rig.span("run_guardrail other tool")) == agent_span.context.span_id
+    assert parent_of(rig.span("run_guardrail after")) == agent_span.context.span_id

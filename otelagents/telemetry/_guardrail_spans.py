@@ -2,7 +2,8 @@
 
 The GenAI conventions define no guardrail span yet; the names follow the open proposal
 (semantic-conventions-genai PR #427): operation ``run_guardrail``, kind INTERNAL, a child of what it
-guards (the agent segment; a tool guardrail carries the tool's ``gen_ai.tool.name``). A tripwire that
+guards: the agent segment, or, for a tool guardrail (which carries the tool's ``gen_ai.tool.name``), the
+tool's ``execute_tool`` span when it runs inside it. A tripwire that
 fires is a failure of the guarded operation: status ERROR, ``error.type`` the tripwire exception's class
 (when none is given, the name the SDKs give it, e.g. ``InputGuardrailTripwireTriggered``; for an unknown
 kind ``tripwire_triggered``) and ``otelagents.guardrail.triggered=true``. A check that
@@ -19,6 +20,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_
 from otelagents.observer import GuardrailInfo, GuardrailObservation, Outcome
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._spans import end_span, exemplar_of
+from otelagents.telemetry._tool_spans import active_tool
 
 if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry
@@ -42,10 +44,14 @@ class GuardrailTelemetry(GuardrailObservation):
                                  sc.GEN_AI_AGENT_NAME: info.agent.name,
                                  sc.OTELAGENTS_GUARDRAIL_NAME: info.name,
                                  sc.OTELAGENTS_GUARDRAIL_KIND: info.kind}
+        parent = agent.span
         if info.tool_name:
             attrs[sc.GEN_AI_TOOL_NAME] = info.tool_name
+            tool = active_tool.get()  # a tool guardrail checked inside its tool's span nests under it
+            if tool is not None and tool.run is self.run and tool.name == info.tool_name:
+                parent = tool.span
         self.span: Span = self.run.tracer.start_span(f"{sc.OP_RUN_GUARDRAIL} {info.name}",
-                                                     context=set_span_in_context(agent.span),
+                                                     context=set_span_in_context(parent),
                                                      kind=SpanKind.INTERNAL, attributes=attrs)
         self.exemplar = exemplar_of(self.span)
         self.run.track(self)

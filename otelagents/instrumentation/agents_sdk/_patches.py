@@ -12,6 +12,8 @@ working) and are removed by ``unpatch_all``.
 * ``run_loop.get_model``: each turn's model is wrapped in an ``ObservedModel``;
 * the guardrail runners and the function-tool runner: tell the processor the guardrail's kind and the
   tool call's id, arguments and description;
+* ``ToolInputGuardrail.run`` / ``ToolOutputGuardrail.run``: tool guardrails (the SDK opens no span for
+  them) become ``run_guardrail`` observations under the tool's span;
 * ``SynchronousMultiTracingProcessor.set_processors``: an application's ``set_trace_processors([...])``
   replaces its processors, not ours.
 """
@@ -23,11 +25,12 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import wrapt
 
-from otelagents.observer import Outcome, RunObserver
+from otelagents._observing import safe_call
+from otelagents.observer import NOOP_GUARDRAIL, GuardrailInfo, Outcome, RunObserver
 
 from ._model import ObservedModel, _outcome_of
 from ._processor import guardrail_kind, tool_call_context
@@ -161,6 +164,37 @@ async def _run_single_tool(wrapped: Callable[..., Any], instance: Any, args: tup
         tool_call_context.reset(token)
 
 
+def _tool_guardrail(kind: str) -> Callable[..., Any]:
+    """A tool guardrail's ``run``: the SDK opens no span for it, so its boundaries are observed here."""
+
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+        record = current_run.get()
+        agent = record.agent if record is not None and not record.done else None
+        if record is None or agent is None:
+            return await wrapped(*args, **kwargs)
+        context = getattr(_arg(args, kwargs, 0, "data"), "context", None)
+        tool_name = getattr(context, "tool_name", None)
+        get_name = getattr(instance, "get_name", None)
+        name = str(get_name()) if callable(get_name) else type(instance).__name__
+        info = GuardrailInfo(cast(Any, record.agent_ref(record.agent_name or "")), name, kind,
+                             tool_name if isinstance(tool_name, str) else None)
+        observation = safe_call("guardrail_started", agent.guardrail_started, NOOP_GUARDRAIL, info)
+        try:
+            output = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            safe_call("GuardrailObservation.ended", observation.ended, None, _outcome_of(exc))
+            raise
+        behavior = getattr(output, "behavior", None)
+        verdict = behavior.get("type") if isinstance(behavior, dict) else None
+        # reject_content (the tool call is refused) and raise_exception (the run stops) are both tripwires.
+        safe_call("GuardrailObservation.ended", observation.ended, None, Outcome(),
+                  verdict in ("reject_content", "raise_exception"))
+        return output
+
+    return wrapper
+
+
 def _set_processors(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> Any:
     """``set_trace_processors([...])`` (e.g. to stop exporting to OpenAI's backend) keeps our processor."""
@@ -179,6 +213,8 @@ PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("agents.run_internal.guardrails", "run_single_input_guardrail", _guardrail("input")),
     ("agents.run_internal.guardrails", "run_single_output_guardrail", _guardrail("output")),
     ("agents.run_internal.tool_execution", "_FunctionToolBatchExecutor._run_single_tool", _run_single_tool),
+    ("agents.tool_guardrails", "ToolInputGuardrail.run", _tool_guardrail("tool_input")),
+    ("agents.tool_guardrails", "ToolOutputGuardrail.run", _tool_guardrail("tool_output")),
     ("agents.tracing.provider", "SynchronousMultiTracingProcessor.set_processors", _set_processors),
 )
 

@@ -53,6 +53,16 @@ SDKError = type("_OTHER", (Exception,), {"__doc__": "An error the Agents SDK rep
 _NON_FATAL = "non-fatal"
 
 
+class _FinalOutput:
+    """Stands for an agent segment's final output (the SDK's agent span does not carry it)."""
+
+    def __repr__(self) -> str:
+        return "<final output>"
+
+
+FINAL_OUTPUT = _FinalOutput()
+
+
 def handoff_tool_name(agent_name: str) -> str:
     """The SDK's default handoff tool name for an agent (``transfer_to_<agent>``, function style)."""
     from agents.util._transforms import transform_string_function_style
@@ -117,14 +127,16 @@ def _tool_started(record: RunRecord, span: Any, data: Any) -> None:
     agent = record.agent
     if agent is None:
         return
-    call_id, arguments, description = "", data.input or "", None
+    call_id, arguments, description, mcp = "", data.input or "", None, data.mcp_data is not None
     known = tool_call_context.get()
     if known is not None:
         func_tool, tool_call = known
         call_id = str(getattr(tool_call, "call_id", "") or "")
         arguments = str(getattr(tool_call, "arguments", "") or arguments)
         description = getattr(func_tool, "description", None)
-    tool_type = sc.TOOL_TYPE_EXTENSION if data.mcp_data is not None else sc.TOOL_TYPE_FUNCTION
+        origin = getattr(getattr(func_tool, "_tool_origin", None), "type", None)  # the SDK marks MCP tools
+        mcp = mcp or getattr(origin, "value", origin) == "mcp"
+    tool_type = sc.TOOL_TYPE_EXTENSION if mcp else sc.TOOL_TYPE_FUNCTION
     info = ToolCallInfo(cast(Any, record.agent_ref(record.agent_name or "")),
                         cast(Any, ToolRef(data.name, description)), call_id, arguments, tool_type)
     observation = agent.tool_started(info)
@@ -153,7 +165,8 @@ def _ended(record: RunRecord, span: Any) -> None:
     if isinstance(data, AgentSpanData):
         # A failed or cancelled agent is ended by the run's end, with the run's own error.
         if span.error is None and record.agent_name == data.name and not _cancelling():
-            record.end_agent(OK)
+            # An agent that did not hand off produced the run's final output (the runner reports it so).
+            record.end_agent(OK if record.handed_off else Outcome(output=FINAL_OUTPUT))
     elif isinstance(data, FunctionSpanData):
         _tool_ended(record, span, data)
     elif isinstance(data, GuardrailSpanData):
@@ -168,6 +181,7 @@ def _ended(record: RunRecord, span: Any) -> None:
             info = HandoffInfo(cast(Any, record.agent_ref(source)), cast(Any, record.agent_ref(data.to_agent)),
                                handoff_tool_name(data.to_agent), "")
             agent.handoff_started(info).ended(OK)
+            record.handed_off = True
 
 
 def _tool_ended(record: RunRecord, span: Any, data: Any) -> None:

@@ -75,6 +75,7 @@ class RunRecord:
         self.observation: RunObservation | None = None
         self.agent: AgentObservation | None = None
         self.agent_name: str | None = None
+        self.handed_off = False  # the current agent segment ended in a handoff
         self.turn = 0
         self.spans: dict[str, Any] = {}  # SDK span id -> what we opened for it
         self.consumer_left = False
@@ -118,6 +119,7 @@ class RunRecord:
         run = self.started()
         self.agent = safe_call("agent_started", run.agent_started, NOOP_AGENT, self.agent_ref(name), self.turn)
         self.agent_name = name
+        self.handed_off = False
         return self.agent
 
     def end_agent(self, outcome: Outcome) -> None:

@@ -15,7 +15,9 @@ are already aggregated, so the application's views do not apply to them (rename 
 collector instead).
 
 ``engine_for(provider)`` gives the one engine attached to a provider (created on first use), so every
-``Telemetry`` that reports to the same provider shares it and each run is counted once.
+``Telemetry`` that reports to the same provider shares it and each run is counted once. The resource is
+the provider's at each collection (the SDK gives a forked child a new ``service.instance.id``); like the
+SDK's own instruments, a forked child's engine starts from the counts the parent had at the fork.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def _attach_locked(engine: MetricsEngine, provider: Any) -> None:
     consumer = provider._measurement_consumer
     hook: _ProviderHook | None = getattr(consumer, _HOOK, None)
     if hook is None:
-        hook = _ProviderHook(consumer.collect, provider._sdk_config.resource)
+        hook = _ProviderHook(consumer.collect, provider._sdk_config)
         setattr(consumer, _HOOK, hook)
         consumer.collect = hook.collect  # readers added later (add_metric_reader) are given this one
         for reader in list(consumer._reader_storages):
@@ -109,9 +111,9 @@ def _attach_locked(engine: MetricsEngine, provider: Any) -> None:
 class _ProviderHook:
     """Wraps a provider's collect callback: appends every attached engine's scope for the collecting reader."""
 
-    def __init__(self, original: Callable[..., MetricsData | None], resource: Any) -> None:
+    def __init__(self, original: Callable[..., MetricsData | None], sdk_config: Any) -> None:
         self.original = original
-        self.resource = resource
+        self.sdk_config = sdk_config  # its resource is read at each collection: the SDK renews it after fork
         self.engines: list[MetricsEngine] = []
         self._sources: weakref.WeakKeyDictionary[MetricReader, dict[int, _ReaderSource]] = (
             weakref.WeakKeyDictionary())
@@ -131,16 +133,16 @@ class _ProviderHook:
             per_reader = self._sources.setdefault(reader, {})
             source = per_reader.get(id(engine))
             if source is None or source.engine is not engine:
-                source = per_reader[id(engine)] = _ReaderSource(engine, reader, self.resource)
+                source = per_reader[id(engine)] = _ReaderSource(engine, reader, self.sdk_config)
             return source
 
 
 class _ReaderSource:
     """One engine as seen by one reader: converts to the reader's temporality and merges the scope in."""
 
-    def __init__(self, engine: MetricsEngine, reader: MetricReader, resource: Any) -> None:
+    def __init__(self, engine: MetricsEngine, reader: MetricReader, sdk_config: Any) -> None:
         self.engine = engine
-        self.resource = resource
+        self.sdk_config = sdk_config
         self.delta = {"histogram": _is_delta(reader, SDKHistogram), "counter": _is_delta(reader, SDKCounter)}
         self._last: dict[str, dict[_SeriesKey, HistogramPoint | NumberPoint]] = {}
         self._last_time = engine.start_time_unix_nano
@@ -151,7 +153,7 @@ class _ReaderSource:
 
         with self._lock:
             snapshots = self._for_reader(self.engine.collect())
-        ours = to_metrics_data(snapshots, self.resource, scope_version=__version__,
+        ours = to_metrics_data(snapshots, self.sdk_config.resource, scope_version=__version__,
                                temporality=self.delta)
         scope_metrics = ours.resource_metrics[0].scope_metrics
         if not scope_metrics[0].metrics:
