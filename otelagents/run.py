@@ -92,12 +92,7 @@ def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSetting
 
 
 def _checked_config(run_config: Any, conversation: ServerConversation | None) -> RunConfig:
-    config = RunConfig.coerce(run_config)
-    if config.nest_handoff_history and conversation is None and config.handoff_input_filter is None:
-        from ._handoff_history import NESTING_UNSUPPORTED
-
-        raise UserError(NESTING_UNSUPPORTED)
-    return config
+    return RunConfig.coerce(run_config)
 
 
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
