@@ -434,3 +434,24 @@ async def test_hosted_tools_are_execute_tool_spans_of_their_type(sdk: SDKRig) ->
     assert (sdk.rig.span("execute_tool file_search").attributes or {})[sc.GEN_AI_TOOL_TYPE] == "datastore"
     assert hist(sdk.rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_TYPE: "datastore"}).count == 1
     assert_all_closed(sdk.rig)
+
+
+async def test_sdk_managed_retries_are_one_chat_span_per_attempt(sdk: SDKRig) -> None:
+    from agents import ModelSettings
+    from agents.retry import ModelRetrySettings, retry_policies
+
+    sdk.server.add(Reply(http_status=500, error_message="boom"), Reply.text("second time lucky"))
+    settings = ModelSettings(retry=ModelRetrySettings(max_retries=2, backoff={"initial_delay": 0.01},
+                                                      policy=retry_policies.http_status([500])))
+    sdk.client = sdk.client.with_options(max_retries=0)  # the SDK retries, not the openai client
+    agent = Agent(name="Retrier", model=sdk.model("responses"), model_settings=settings)
+    result = Runner.run_streamed(agent, "hi")
+    await drain(result)
+    await wait_run_done(result)
+    assert result.final_output == "second time lucky" and len(sdk.server.requests) == 2
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Retrier", "INTERNAL", OK, None, [
+            chat(status=ERR, error="InternalServerError"), chat()])])]
+    assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: "InternalServerError"}).count == 1
+    assert hist(sdk.rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN).count == 1  # only the attempt that streamed
+    assert_all_closed(sdk.rig)
