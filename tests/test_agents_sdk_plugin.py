@@ -455,3 +455,18 @@ async def test_sdk_managed_retries_are_one_chat_span_per_attempt(sdk: SDKRig) ->
     assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: "InternalServerError"}).count == 1
     assert hist(sdk.rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN).count == 1  # only the attempt that streamed
     assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("sdk", [{"capture_content": True}], indirect=True)
+async def test_content_is_captured_only_when_asked(sdk: SDKRig) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Paris"})]), Reply.text("Sunny in Paris"))
+    agent = Agent(name="Teller", instructions="Be brief.", model=sdk.model("responses"), tools=[get_weather])
+    result = Runner.run_streamed(agent, "weather in Paris?")
+    await drain(result)
+    await wait_run_done(result)
+    tool = sdk.rig.span("execute_tool get_weather").attributes or {}
+    assert '"Paris"' in str(tool[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+    chats = [s.attributes or {} for s in sdk.rig.spans() if s.name == "chat gpt-4.1"]
+    assert "weather in Paris?" in str(chats[0][sc.GEN_AI_INPUT_MESSAGES])
+    assert "Be brief." in str(chats[0][sc.GEN_AI_SYSTEM_INSTRUCTIONS])
+    assert "Sunny in Paris" in str(chats[1][sc.GEN_AI_OUTPUT_MESSAGES])
