@@ -6,7 +6,6 @@ conversation. The nested run happens inside the tool call, so its telemetry nest
 
 from __future__ import annotations
 
-import contextvars
 import inspect
 import json
 import logging
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from .exceptions import AgentsException, ModelBehaviorError, UserError
 from .items import ItemHelpers, MessageOutputItem, ToolCallOutputItem
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
 from .tool import FunctionTool, ToolErrorFunction, default_tool_error_function
+from .tool_context import ToolContext
 
 if TYPE_CHECKING:
     from openai.types.responses import ResponseFunctionToolCall
@@ -39,11 +39,6 @@ _INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
 }
-# The RunConfig of the run a tool is called from: a nested run without its own uses it (the SDK's
-# ``ToolContext.run_config``), so it keeps the outer run's model, settings and observers.
-CURRENT_RUN_CONFIG: contextvars.ContextVar[RunConfig | None] = contextvars.ContextVar(
-    "otelagents_run_config", default=None
-)
 _PLUGIN = "run the agents with the Agents SDK and the otelagents plugin (otelagents.instrumentation) instead"
 
 
@@ -137,7 +132,7 @@ def agent_as_tool(
 
     async def run_nested(ctx: ToolContext[Any], arguments: str) -> Any:
         text = _input_of(ctx.tool_name or name, arguments)
-        nested_config = config or getattr(ctx, "run_config", None) or CURRENT_RUN_CONFIG.get()
+        nested_config = config or ctx.run_config  # the outer run's config: its model, settings, observers
         options: dict[str, Any] = dict(
             context=ctx.context, max_turns=max_turns if max_turns is not None else DEFAULT_MAX_TURNS,
             hooks=hooks, run_config=nested_config, previous_response_id=previous_response_id,
@@ -148,7 +143,7 @@ def agent_as_tool(
             result = await Runner.run(agent, text, **options)
         else:
             result = Runner.run_streamed(agent, text, **options)
-            call = getattr(ctx, "tool_call", None) or _call_of(ctx)
+            call = ctx.tool_call or _call_of(ctx)
             async for event in result.stream_events():
                 delivered = on_stream(AgentToolStreamEvent(event=event, agent=agent, tool_call=call))
                 if inspect.isawaitable(delivered):
