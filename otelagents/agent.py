@@ -55,7 +55,7 @@ class Agent(Generic[TContext]):
     handoff_description: str | None = None
     handoffs: list[Agent[Any] | Handoff] = field(default_factory=list)
     model: str | Model | None = None
-    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    model_settings: ModelSettings = field(default_factory=lambda: _implicit_settings(None))
     tools: list[Tool] = field(default_factory=list)
     output_type: type[Any] | None = None
     tool_use_behavior: (
@@ -88,6 +88,8 @@ class Agent(Generic[TContext]):
                     "(hosted tools: WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenerationTool)"
                 )
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             if not isinstance(target, (Agent, Handoff)):
                 raise UserError(
@@ -153,6 +155,8 @@ class Agent(Generic[TContext]):
 
         result = []
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             item = target if isinstance(target, Handoff) else handoff(target)
             if await _enabled(item.is_enabled, ctx, self):
@@ -180,6 +184,15 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     if inspect.isawaitable(value):
         value = await value
     return bool(value)
+
+
+def _implicit_settings(model: str | Model | None) -> ModelSettings:
+    """The settings an agent gets when it sets none: the SDK's defaults for its model name."""
+    from .models.default_models import get_default_model_settings
+
+    if model is None or isinstance(model, str):
+        return get_default_model_settings(model)
+    return ModelSettings()
 
 
 def __getattr__(name: str) -> Any:
