@@ -19,6 +19,7 @@ from .run_context import RunContextWrapper, TContext
 from .tool import FunctionTool, FunctionToolResult, Tool, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
+    from .agent_tool_input import StructuredToolInputBuilder
     from .guardrail import InputGuardrail, OutputGuardrail
     from .lifecycle import RunHooks
     from .memory.session import Session
@@ -117,14 +118,15 @@ class Agent(Generic[TContext]):
         failure_error_function: ToolErrorFunction | None = default_tool_error_function,
         needs_approval: Any = False,
         parameters: type[Any] | None = None,
-        input_builder: Any = None,
+        input_builder: StructuredToolInputBuilder | None = None,
         include_input_schema: bool = False,
         on_stream_max_pending_events: int | None = 1024,
     ) -> FunctionTool:
         """This agent as a tool other agents can call: a nested run on the ``input`` the model writes, whose
         final output (or ``custom_output_extractor(result)``) is the tool's output. ``on_stream`` receives the
-        nested run's events. Human approval and structured input (``needs_approval``, ``parameters``,
-        ``input_builder``) raise ``UserError``."""
+        nested run's events. ``parameters`` (a dataclass or pydantic model) gives the tool a structured input,
+        shown to the nested agent by ``input_builder`` (``include_input_schema`` adds the schema). Human
+        approval (``needs_approval``) raises ``UserError``."""
         from ._agent_tool import agent_as_tool
 
         return agent_as_tool(
@@ -198,7 +200,6 @@ def _implicit_settings(model: str | Model | None) -> ModelSettings:
 def __getattr__(name: str) -> Any:
     # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
     if name == "AgentToolStreamEvent":
-        from ._agent_tool import AgentToolStreamEvent
 
         return AgentToolStreamEvent
     from ._unsupported import sdk_only

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from contextvars import Token
 from typing import Any
 
-from ._agent_tool import CURRENT_RUN_CONFIG
 from ._error_handling import check_error_handlers
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
@@ -223,11 +221,9 @@ async def _drive(
     the run's error, and even then the stream ends: the sentinel is queued whatever raised.
     """
     observation: RunObservation = NOOP_RUN
-    config_token: Token[RunConfig | None] | None = None
     outcome = Outcome()
     error: BaseException | None = None
     try:
-        config_token = CURRENT_RUN_CONFIG.set(config)
         session_run = SessionRun(session, config.session_settings, config.session_input_callback)
         result.input = await session_run.prepare(result.input)
         observation = start_run_observation(
@@ -270,8 +266,6 @@ async def _drive(
             error = error or exc
             raise
         finally:
-            if config_token is not None:
-                CURRENT_RUN_CONFIG.reset(config_token)
             if error is not None and result._stored_exception is None:
                 result._stored_exception = error
                 result.final_output = None
