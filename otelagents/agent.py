@@ -198,10 +198,7 @@ def _implicit_settings(model: str | Model | None) -> ModelSettings:
 
 
 def __getattr__(name: str) -> Any:
-    # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
-    if name == "AgentToolStreamEvent":
-
-        return AgentToolStreamEvent
+    # An Agents SDK name otelagents does not offer: say so, and what to use instead.
     from ._unsupported import sdk_only
 
     raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")
