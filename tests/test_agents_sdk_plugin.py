@@ -434,3 +434,39 @@ async def test_hosted_tools_are_execute_tool_spans_of_their_type(sdk: SDKRig) ->
     assert (sdk.rig.span("execute_tool file_search").attributes or {})[sc.GEN_AI_TOOL_TYPE] == "datastore"
     assert hist(sdk.rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_TYPE: "datastore"}).count == 1
     assert_all_closed(sdk.rig)
+
+
+async def test_sdk_managed_retries_are_one_chat_span_per_attempt(sdk: SDKRig) -> None:
+    from agents import ModelSettings
+    from agents.retry import ModelRetrySettings, retry_policies
+
+    sdk.server.add(Reply(http_status=500, error_message="boom"), Reply.text("second time lucky"))
+    settings = ModelSettings(retry=ModelRetrySettings(max_retries=2, backoff={"initial_delay": 0.01},
+                                                      policy=retry_policies.http_status([500])))
+    sdk.client = sdk.client.with_options(max_retries=0)  # the SDK retries, not the openai client
+    agent = Agent(name="Retrier", model=sdk.model("responses"), model_settings=settings)
+    result = Runner.run_streamed(agent, "hi")
+    await drain(result)
+    await wait_run_done(result)
+    assert result.final_output == "second time lucky" and len(sdk.server.requests) == 2
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Retrier", "INTERNAL", OK, None, [
+            chat(status=ERR, error="InternalServerError"), chat()])])]
+    assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: "InternalServerError"}).count == 1
+    assert hist(sdk.rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN).count == 1  # only the attempt that streamed
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("sdk", [{"capture_content": True}], indirect=True)
+async def test_content_is_captured_only_when_asked(sdk: SDKRig) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Paris"})]), Reply.text("Sunny in Paris"))
+    agent = Agent(name="Teller", instructions="Be brief.", model=sdk.model("responses"), tools=[get_weather])
+    result = Runner.run_streamed(agent, "weather in Paris?")
+    await drain(result)
+    await wait_run_done(result)
+    tool = sdk.rig.span("execute_tool get_weather").attributes or {}
+    assert '"Paris"' in str(tool[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+    chats = [s.attributes or {} for s in sdk.rig.spans() if s.name == "chat gpt-4.1"]
+    assert "weather in Paris?" in str(chats[0][sc.GEN_AI_INPUT_MESSAGES])
+    assert "Be brief." in str(chats[0][sc.GEN_AI_SYSTEM_INSTRUCTIONS])
+    assert "Sunny in Paris" in str(chats[1][sc.GEN_AI_OUTPUT_MESSAGES])

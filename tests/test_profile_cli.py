@@ -63,6 +63,7 @@ def test_offline_profile_writes_results_records_and_report(tmp_path: Path,
     lines = captured.out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["conc", "req"])
     assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "3"]
+    assert "TTFV p50" in lines[header] and "goodput" in lines[header]
     assert "concurrency   3 [########################] 4/4 requests  0 errors" in captured.err
     page = (out / "report.html").read_text()
     # self-contained: no script, stylesheet or image is loaded from anywhere (the browser test checks it too)
