@@ -56,7 +56,7 @@ class Agent(Generic[TContext]):
     handoff_description: str | None = None
     handoffs: list[Agent[Any] | Handoff] = field(default_factory=list)
     model: str | Model | None = None
-    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    model_settings: ModelSettings = field(default_factory=lambda: _implicit_settings(None))
     tools: list[Tool] = field(default_factory=list)
     output_type: type[Any] | None = None
     tool_use_behavior: (
@@ -89,6 +89,8 @@ class Agent(Generic[TContext]):
                     "(hosted tools: WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenerationTool)"
                 )
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             if not isinstance(target, (Agent, Handoff)):
                 raise UserError(
@@ -155,6 +157,8 @@ class Agent(Generic[TContext]):
 
         result = []
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             item = target if isinstance(target, Handoff) else handoff(target)
             if await _enabled(item.is_enabled, ctx, self):
@@ -184,11 +188,17 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     return bool(value)
 
 
-def __getattr__(name: str) -> Any:
-    # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
-    if name == "AgentToolStreamEvent":
+def _implicit_settings(model: str | Model | None) -> ModelSettings:
+    """The settings an agent gets when it sets none: the SDK's defaults for its model name."""
+    from .models.default_models import get_default_model_settings
 
-        return AgentToolStreamEvent
+    if model is None or isinstance(model, str):
+        return get_default_model_settings(model)
+    return ModelSettings()
+
+
+def __getattr__(name: str) -> Any:
+    # An Agents SDK name otelagents does not offer: say so, and what to use instead.
     from ._unsupported import sdk_only
 
     raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")
