@@ -72,12 +72,14 @@ def resolve_model(agent: Agent[Any], run_config: RunConfig) -> Model:
 def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:
     """The agent's settings over the run's, where an agent that keeps the default settings gets the
     SDK's defaults for the model name the run resolves to (GPT-5 reasoning settings)."""
+    from .agent import _implicit_settings
     from .models.default_models import get_default_model_settings
 
     settings = agent.model_settings
-    if settings == ModelSettings():
+    if settings == _implicit_settings(agent.model):  # the agent kept its defaults: follow the resolved name
         for candidate in (run_config.model, agent.model, _default_model):
             if isinstance(candidate, Model):
+                settings = ModelSettings()  # a Model object (a scripted one, say) gets no name-based defaults
                 break
             if isinstance(candidate, str):
                 settings = get_default_model_settings(candidate)

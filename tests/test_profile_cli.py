@@ -63,6 +63,7 @@ def test_offline_profile_writes_results_records_and_report(tmp_path: Path,
     lines = captured.out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["conc", "req"])
     assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "3"]
+    assert "TTFV p50" in lines[header] and "goodput" in lines[header]
     assert "concurrency   3 [########################] 4/4 requests  0 errors" in captured.err
     page = (out / "report.html").read_text()
     # self-contained: no script, stylesheet or image is loaded from anywhere (the browser test checks it too)
@@ -82,6 +83,15 @@ def test_schema_rejects_a_broken_document(tmp_path: Path) -> None:
     del runs[0]["ttft_s"]["p99"]
     assert not validator.is_valid(document)
     assert not (tmp_path / "report.html").exists()  # --no-report
+
+
+def test_no_report_says_when_an_older_report_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["profile", "--fast", "--concurrency", "1", "--requests", "1", "--output", str(tmp_path),
+            "--metrics-port", "0", "--warmup", "0"]
+    assert main(argv) == 0 and (tmp_path / "report.html").exists()
+    assert "from an earlier profile" not in capsys.readouterr().out
+    assert main([*argv, "--no-report"]) == 0
+    assert f"note     {tmp_path / 'report.html'} is from an earlier profile" in capsys.readouterr().out
 
 
 def _free_port() -> int:
