@@ -6,7 +6,7 @@ conversation. The nested run happens inside the tool call, so its telemetry nest
 
 from __future__ import annotations
 
-import contextvars
+import dataclasses
 import inspect
 import json
 import logging
@@ -14,10 +14,21 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from .agent_tool_input import (
+    AgentAsToolInput,
+    StructuredInputSchemaInfo,
+    StructuredToolInputBuilder,
+    build_structured_input_schema_info,
+    resolve_agent_tool_input,
+)
 from .exceptions import AgentsException, ModelBehaviorError, UserError
 from .items import ItemHelpers, MessageOutputItem, ToolCallOutputItem
-from .run_context import RunContextWrapper, ToolContext
+from .run_context import RunContextWrapper
+from .strict_schema import ensure_strict_json_schema
 from .tool import FunctionTool, ToolErrorFunction, default_tool_error_function
+from .tool_context import ToolContext
 
 if TYPE_CHECKING:
     from openai.types.responses import ResponseFunctionToolCall
@@ -31,19 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("otelagents")
 
-_INPUT_SCHEMA: dict[str, Any] = {
-    "description": "Default input schema for agent-as-tool calls.",
-    "properties": {"input": {"title": "Input", "type": "string"}},
-    "required": ["input"],
-    "title": "AgentAsToolInput",
-    "type": "object",
-    "additionalProperties": False,
-}
-# The RunConfig of the run a tool is called from: a nested run without its own uses it (the SDK's
-# ``ToolContext.run_config``), so it keeps the outer run's model, settings and observers.
-CURRENT_RUN_CONFIG: contextvars.ContextVar[RunConfig | None] = contextvars.ContextVar(
-    "otelagents_run_config", default=None
-)
 _PLUGIN = "run the agents with the Agents SDK and the otelagents plugin (otelagents.instrumentation) instead"
 
 
@@ -64,22 +62,37 @@ def tool_name_for(name: str) -> str:
     return transformed.lower()
 
 
-def _refuse_unsupported(needs_approval: Any, parameters: Any, input_builder: Any, include_input_schema: bool) -> None:
-    for label, value in (("needs_approval (human approval of tool calls)", needs_approval),
-                         ("parameters= (structured agent-tool input)", parameters),
-                         ("input_builder=", input_builder), ("include_input_schema=", include_input_schema)):
-        if value:
-            raise UserError(f"Agent.as_tool({label}) is not supported by otelagents; {_PLUGIN}")
+def _structured_input(parameters: type[Any] | None, include_input_schema: bool,
+                      input_builder: StructuredToolInputBuilder | None
+                      ) -> tuple[TypeAdapter[Any], dict[str, Any], StructuredInputSchemaInfo | None]:
+    """The arguments' adapter and strict schema, and the schema details to show the nested agent (if any)."""
+    if parameters is not None and not (isinstance(parameters, type) and (
+            dataclasses.is_dataclass(parameters) or issubclass(parameters, BaseModel))):
+        raise TypeError("Agent tool parameters must be a dataclass or Pydantic model type.")
+    adapter: TypeAdapter[Any] = TypeAdapter(parameters or AgentAsToolInput)
+    schema = ensure_strict_json_schema(adapter.json_schema())
+    include_schema = bool(include_input_schema and parameters is not None)
+    info = build_structured_input_schema_info(schema, include_json_schema=include_schema)
+    captured = parameters is not None or include_schema or input_builder is not None
+    return adapter, schema, info if captured else None
 
 
-def _input_of(tool_name: str, arguments: str) -> str:
+async def _nested_input(tool_name: str, arguments: str, adapter: TypeAdapter[Any],
+                        info: StructuredInputSchemaInfo | None,
+                        input_builder: StructuredToolInputBuilder | None) -> str | list[Any]:
     try:
-        parsed = json.loads(arguments) if arguments else {}
+        data = json.loads(arguments) if arguments else {}
     except ValueError as exc:
         raise ModelBehaviorError(f"Invalid JSON input for tool {tool_name}: {arguments}") from exc
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("input"), str):
-        raise ModelBehaviorError(f"Invalid JSON input for tool {tool_name}: expected {{\"input\": <string>}}")
-    return str(parsed["input"])
+    try:
+        parsed = adapter.validate_python(data)
+    except ValidationError as exc:
+        raise ModelBehaviorError(f"Invalid JSON input for tool {tool_name}: {exc}") from exc
+    params = adapter.dump_python(parsed, mode="json")
+    value = await resolve_agent_tool_input(params=params, schema_info=info, input_builder=input_builder)
+    if not isinstance(value, (str, list)):
+        raise ModelBehaviorError("Agent tool called with invalid input")
+    return value
 
 
 def _call_of(ctx: ToolContext[Any]) -> ResponseFunctionToolCall:
@@ -121,7 +134,7 @@ def agent_as_tool(
     failure_error_function: ToolErrorFunction | None = default_tool_error_function,
     needs_approval: Any = False,
     parameters: type[Any] | None = None,
-    input_builder: Any = None,
+    input_builder: StructuredToolInputBuilder | None = None,
     include_input_schema: bool = False,
     on_stream_max_pending_events: int | None = 1024,
 ) -> FunctionTool:
@@ -131,13 +144,16 @@ def agent_as_tool(
     if on_stream is not None and not callable(on_stream):
         raise UserError("on_stream must be callable or None. Pass run configuration with run_config=... "
                         "instead of as the fifth positional argument.")
-    _refuse_unsupported(needs_approval, parameters, input_builder, include_input_schema)
+    if needs_approval:
+        raise UserError(f"Agent.as_tool(needs_approval=...) (human approval of tool calls) is not supported by "
+                        f"otelagents; {_PLUGIN}")
+    adapter, params_schema, schema_info = _structured_input(parameters, include_input_schema, input_builder)
     config = RunConfig.coerce(run_config) if run_config is not None else None
     name = tool_name or tool_name_for(agent.name)
 
     async def run_nested(ctx: ToolContext[Any], arguments: str) -> Any:
-        text = _input_of(ctx.tool_name or name, arguments)
-        nested_config = config or getattr(ctx, "run_config", None) or CURRENT_RUN_CONFIG.get()
+        text = await _nested_input(ctx.tool_name or name, arguments, adapter, schema_info, input_builder)
+        nested_config = config or ctx.run_config  # the outer run's config: its model, settings, observers
         options: dict[str, Any] = dict(
             context=ctx.context, max_turns=max_turns if max_turns is not None else DEFAULT_MAX_TURNS,
             hooks=hooks, run_config=nested_config, previous_response_id=previous_response_id,
@@ -148,7 +164,7 @@ def agent_as_tool(
             result = await Runner.run(agent, text, **options)
         else:
             result = Runner.run_streamed(agent, text, **options)
-            call = getattr(ctx, "tool_call", None) or _call_of(ctx)
+            call = ctx.tool_call or _call_of(ctx)
             async for event in result.stream_events():
                 delivered = on_stream(AgentToolStreamEvent(event=event, agent=agent, tool_call=call))
                 if inspect.isawaitable(delivered):
@@ -170,6 +186,6 @@ def agent_as_tool(
             return await message if inspect.isawaitable(message) else message
 
     return FunctionTool(
-        name=name, description=tool_description or "", params_json_schema=dict(_INPUT_SCHEMA),
+        name=name, description=tool_description or "", params_json_schema=params_schema,
         on_invoke_tool=on_invoke_tool, strict_json_schema=True, is_enabled=is_enabled,
     )

@@ -92,7 +92,7 @@ def final_from_messages(agent: Agent[Any], messages: list[ResponseOutputMessage]
     last = messages[-1] if messages else None
     if last is not None:
         refusal = ItemHelpers.extract_refusal(last)
-        if refusal and ItemHelpers.extract_text(last) is None:
+        if refusal:  # as the Agents SDK: any refusal in the answer ends the run (or goes to its handler)
             raise ModelRefusalError(refusal)
     schema = output_schema_for(agent)
     if schema is None:

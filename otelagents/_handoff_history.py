@@ -1,11 +1,13 @@
 """What the next agent sees after a handoff: the input filter (``Handoff.input_filter`` or
-``RunConfig.handoff_input_filter``), as the Agents SDK applies it."""
+``RunConfig.handoff_input_filter``) or the nested history (``nest_handoff_history``), as the Agents SDK
+applies them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._handoff_nesting import nest_handoff_history
 from ._server_conversation import FILTER_REFUSED
 from ._tool_runner import apply_input_filter
 from .exceptions import UserError
@@ -15,14 +17,6 @@ from .run_context import RunContextWrapper
 
 if TYPE_CHECKING:
     from .run_config import RunConfig
-
-
-NESTING_UNSUPPORTED = (
-    "nest_handoff_history is not supported by otelagents' runner yet. Shape what the next agent sees with "
-    "Handoff.input_filter (or RunConfig.handoff_input_filter), or run the Agents SDK itself with the "
-    "telemetry plugin: `from otelagents.instrumentation import OpenAIAgentsInstrumentor; "
-    "OpenAIAgentsInstrumentor().instrument()`."
-)
 
 
 @dataclass
@@ -63,7 +57,8 @@ async def history_after_handoff(
     filtering = handoff.input_filter is not None or run_config.handoff_input_filter is not None
     nesting = handoff.nest_handoff_history
     if not filtering and (nesting if nesting is not None else run_config.nest_handoff_history):
-        raise UserError(NESTING_UNSUPPORTED)
+        nested = nest_handoff_history(data, history_mapper=run_config.handoff_history_mapper)
+        return HandoffHistory(list(nested.input_history), [], list(nested.new_items))
     filtered = await apply_input_filter(handoff, run_config.handoff_input_filter, data)
     if filtered is data:
         return HandoffHistory(original_input, [*generated, *turn_items], turn_items)

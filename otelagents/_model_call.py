@@ -126,13 +126,21 @@ async def stream_model(
         if aclose is not None:
             await aclose()
     if terminal is not None:
-        raise ModelBehaviorError(describe_terminal_event(terminal))
+        raise ModelBehaviorError(describe_terminal_event(terminal, _api_of(model)))
     if final is None:
         raise ModelBehaviorError("Model did not produce a final response!")
     usage = Usage.from_response_usage(final.usage)
     output = list(final.output) or done_items
     raw_usage = _raw_usage(final.usage) if request.settings.preserve_raw_usage is True else None
     return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final, raw_usage=raw_usage)
+
+
+def _api_of(model: Model) -> str | None:
+    """Which wire API the model speaks (for error messages); None when it does not say."""
+    try:
+        return model.describe().api
+    except Exception:  # a user's model with a broken describe(): the message just names no API
+        return None
 
 
 def _raw_usage(usage: Any) -> dict[str, Any] | None:

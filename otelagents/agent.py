@@ -19,6 +19,7 @@ from .run_context import RunContextWrapper, TContext
 from .tool import FunctionTool, FunctionToolResult, Tool, ToolErrorFunction, default_tool_error_function
 
 if TYPE_CHECKING:
+    from .agent_tool_input import StructuredToolInputBuilder
     from .guardrail import InputGuardrail, OutputGuardrail
     from .lifecycle import RunHooks
     from .memory.session import Session
@@ -55,7 +56,7 @@ class Agent(Generic[TContext]):
     handoff_description: str | None = None
     handoffs: list[Agent[Any] | Handoff] = field(default_factory=list)
     model: str | Model | None = None
-    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    model_settings: ModelSettings = field(default_factory=lambda: _implicit_settings(None))
     tools: list[Tool] = field(default_factory=list)
     output_type: type[Any] | None = None
     tool_use_behavior: (
@@ -88,6 +89,8 @@ class Agent(Generic[TContext]):
                     "(hosted tools: WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenerationTool)"
                 )
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             if not isinstance(target, (Agent, Handoff)):
                 raise UserError(
@@ -115,14 +118,15 @@ class Agent(Generic[TContext]):
         failure_error_function: ToolErrorFunction | None = default_tool_error_function,
         needs_approval: Any = False,
         parameters: type[Any] | None = None,
-        input_builder: Any = None,
+        input_builder: StructuredToolInputBuilder | None = None,
         include_input_schema: bool = False,
         on_stream_max_pending_events: int | None = 1024,
     ) -> FunctionTool:
         """This agent as a tool other agents can call: a nested run on the ``input`` the model writes, whose
         final output (or ``custom_output_extractor(result)``) is the tool's output. ``on_stream`` receives the
-        nested run's events. Human approval and structured input (``needs_approval``, ``parameters``,
-        ``input_builder``) raise ``UserError``."""
+        nested run's events. ``parameters`` (a dataclass or pydantic model) gives the tool a structured input,
+        shown to the nested agent by ``input_builder`` (``include_input_schema`` adds the schema). Human
+        approval (``needs_approval``) raises ``UserError``."""
         from ._agent_tool import agent_as_tool
 
         return agent_as_tool(
@@ -153,6 +157,8 @@ class Agent(Generic[TContext]):
 
         result = []
         _check_guardrails(self)
+        if self.model is not None and self.model_settings == _implicit_settings(None):
+            self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
             item = target if isinstance(target, Handoff) else handoff(target)
             if await _enabled(item.is_enabled, ctx, self):
@@ -182,12 +188,17 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     return bool(value)
 
 
-def __getattr__(name: str) -> Any:
-    # AgentToolStreamEvent is defined with Agent.as_tool; the SDK also exports it from agents.agent.
-    if name == "AgentToolStreamEvent":
-        from ._agent_tool import AgentToolStreamEvent
+def _implicit_settings(model: str | Model | None) -> ModelSettings:
+    """The settings an agent gets when it sets none: the SDK's defaults for its model name."""
+    from .models.default_models import get_default_model_settings
 
-        return AgentToolStreamEvent
+    if model is None or isinstance(model, str):
+        return get_default_model_settings(model)
+    return ModelSettings()
+
+
+def __getattr__(name: str) -> Any:
+    # An Agents SDK name otelagents does not offer: say so, and what to use instead.
     from ._unsupported import sdk_only
 
     raise sdk_only(name, __name__) or AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -126,3 +126,16 @@ def handoff(
         agent=agent,
         nest_handoff_history=nest_handoff_history,
     )
+
+
+_NESTING = ("nest_handoff_history", "default_handoff_history_mapper", "get_conversation_history_wrappers",
+            "set_conversation_history_wrappers", "reset_conversation_history_wrappers", "HandoffHistoryMapper")
+
+
+def __getattr__(name: str) -> Any:
+    # The history nesting lives in _handoff_nesting (which needs HandoffInputData from here).
+    if name in _NESTING:
+        from . import _handoff_nesting
+
+        return getattr(_handoff_nesting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from contextvars import Token
 from typing import Any
 
-from ._agent_tool import CURRENT_RUN_CONFIG
 from ._error_handling import check_error_handlers
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
@@ -74,12 +72,14 @@ def resolve_model(agent: Agent[Any], run_config: RunConfig) -> Model:
 def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSettings:
     """The agent's settings over the run's, where an agent that keeps the default settings gets the
     SDK's defaults for the model name the run resolves to (GPT-5 reasoning settings)."""
+    from .agent import _implicit_settings
     from .models.default_models import get_default_model_settings
 
     settings = agent.model_settings
-    if settings == ModelSettings():
+    if settings == _implicit_settings(agent.model):  # the agent kept its defaults: follow the resolved name
         for candidate in (run_config.model, agent.model, _default_model):
             if isinstance(candidate, Model):
+                settings = ModelSettings()  # a Model object (a scripted one, say) gets no name-based defaults
                 break
             if isinstance(candidate, str):
                 settings = get_default_model_settings(candidate)
@@ -92,12 +92,7 @@ def model_settings_for(agent: Agent[Any], run_config: RunConfig) -> ModelSetting
 
 
 def _checked_config(run_config: Any, conversation: ServerConversation | None) -> RunConfig:
-    config = RunConfig.coerce(run_config)
-    if config.nest_handoff_history and conversation is None and config.handoff_input_filter is None:
-        from ._handoff_history import NESTING_UNSUPPORTED
-
-        raise UserError(NESTING_UNSUPPORTED)
-    return config
+    return RunConfig.coerce(run_config)
 
 
 def _check_common(starting_agent: Any, max_turns: int | None, error_handlers: Any) -> None:
@@ -226,11 +221,9 @@ async def _drive(
     the run's error, and even then the stream ends: the sentinel is queued whatever raised.
     """
     observation: RunObservation = NOOP_RUN
-    config_token: Token[RunConfig | None] | None = None
     outcome = Outcome()
     error: BaseException | None = None
     try:
-        config_token = CURRENT_RUN_CONFIG.set(config)
         session_run = SessionRun(session, config.session_settings, config.session_input_callback)
         result.input = await session_run.prepare(result.input)
         observation = start_run_observation(
@@ -273,8 +266,6 @@ async def _drive(
             error = error or exc
             raise
         finally:
-            if config_token is not None:
-                CURRENT_RUN_CONFIG.reset(config_token)
             if error is not None and result._stored_exception is None:
                 result._stored_exception = error
                 result.final_output = None

@@ -6,6 +6,7 @@ to prove the SDK's own tracing is left as configured."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +72,18 @@ class SDKRig:
         return OpenAIChatCompletionsModel(model=name, openai_client=self.client)
 
 
+class ProcessorErrors(logging.Handler):
+    """The SDK logs (and swallows) what its trace processors raise; under tests ours raise on any bug."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "trace processor" in record.getMessage():
+            self.records.append(record)
+
+
 @pytest.fixture
 def sdk(request: pytest.FixtureRequest) -> Iterator[SDKRig]:
     rig = make_rig(**getattr(request, "param", {}))
@@ -78,12 +91,18 @@ def sdk(request: pytest.FixtureRequest) -> Iterator[SDKRig]:
     set_trace_processors([user])  # no export to OpenAI's backend from tests
     instrumentor = OpenAIAgentsInstrumentor()
     instrumentor.instrument(telemetry=rig.telemetry)
+    errors = ProcessorErrors()
+    sdk_logger = logging.getLogger("openai.agents")
+    sdk_logger.addHandler(errors)
     try:
         with OpenAICompatServer() as server:
             yield SDKRig(server, rig, user, instrumentor)
     finally:
+        sdk_logger.removeHandler(errors)
         instrumentor.uninstrument()
         set_trace_processors([])
+    failures = [f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in errors.records]
+    assert failures == [], f"the plugin's trace processor raised: {failures}"
 
 
 async def drain(result: RunResultStreaming, timeout_s: float = 15.0) -> list[Any]:

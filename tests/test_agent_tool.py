@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel, Field
 
 from otelagents import Agent, MaxTurnsExceeded, ModelBehaviorError, RunConfig, Runner, UserError
 from otelagents.telemetry import semconv as sc
@@ -106,9 +109,10 @@ def test_the_tool_matches_the_sdks_and_refuses_what_it_cannot_do() -> None:
     mine = Agent(name="Spanish Translator").as_tool(tool_name=None, tool_description=None)
     assert (mine.name, mine.description, mine.params_json_schema, mine.strict_json_schema) == (
         theirs.name, theirs.description, theirs.params_json_schema, theirs.strict_json_schema)
-    for option in ({"needs_approval": True}, {"input_builder": print}, {"include_input_schema": True}):
-        with pytest.raises(UserError, match="not supported by otelagents.*Agents SDK and the otelagents plugin"):
-            Agent(name="a").as_tool("t", "d", **option)
+    with pytest.raises(UserError, match="needs_approval.*not supported by otelagents.*otelagents plugin"):
+        Agent(name="a").as_tool("t", "d", needs_approval=True)
+    with pytest.raises(TypeError, match="must be a dataclass or Pydantic model type"):
+        Agent(name="a").as_tool("t", "d", parameters=dict)
     with pytest.raises(UserError, match="on_stream must be callable"):
         Agent(name="a").as_tool("t", "d", None, True, RunConfig())  # type: ignore[arg-type]
 
@@ -125,3 +129,51 @@ async def test_the_nested_run_is_traced_under_execute_tool(server: OpenAICompatS
     assert [n[0] for n in tool[4][0][4]] == ["chat gpt-test"]
     assert len({s.context.trace_id for s in rig.spans()}) == 1
     assert sc.GEN_AI_OPERATION_NAME in (rig.span("invoke_agent Spanish Translator").attributes or {})
+
+
+class Translation(BaseModel):
+    """What to translate."""
+
+    text: str = Field(description="The text to translate")
+    language: Literal["es", "fr"] = Field(description="Target language")
+    formal: bool | None = None
+
+
+@dataclass
+class Plain:
+    text: str
+    times: int
+
+
+@pytest.mark.parametrize("options", [
+    {"parameters": Translation},
+    {"parameters": Translation, "include_input_schema": True},
+    {"parameters": Plain},
+    {"parameters": Plain, "input_builder": "custom"},
+    {"input_builder": "custom"},
+])
+async def test_structured_input_reaches_the_nested_agent_as_in_the_sdk(options: dict[str, Any]) -> None:
+    """The tool's schema and the nested agent's request match openai-agents 0.24.0 exactly."""
+    sdk_parity = pytest.importorskip("tests.sdk_parity")
+
+    async def custom(payload: Any) -> str:
+        return f"custom: {json.dumps(payload['params'], sort_keys=True)} {payload['summary'] is not None}"
+
+    arguments = {"input": "hi"} if options.get("parameters") is None else (
+        {"text": "hello", "language": "es", "formal": None} if options["parameters"] is Translation
+        else {"text": "hello", "times": 2})
+
+    async def scenario(lib: Any, model: Any) -> Any:
+        given = dict(options)
+        if given.get("input_builder") == "custom":
+            given["input_builder"] = custom
+        nested = lib.Agent(name="Translator", model=model)
+        tool = nested.as_tool(tool_name="translate", tool_description="Translate", **given)
+        outer = lib.Agent(name="Outer", model=model, tools=[tool])
+        result = await lib.Runner.run(outer, "go", run_config=sdk_parity.no_trace(lib))
+        return tool.params_json_schema, result.final_output
+
+    replies = [Reply.tool_calls([("translate", arguments)]), Reply.text("hola"), Reply.text("done")]
+    theirs, mine = await sdk_parity.both(scenario, replies)
+    assert mine.value == theirs.value
+    assert mine.requests[1]["input"] == theirs.requests[1]["input"]

@@ -239,3 +239,23 @@ def test_the_agents_sdk_extra_brings_the_sdk() -> None:
     assert any(req.replace(" ", "").startswith("openai-agents>=0.24.0") for req in extra)
     entry_points = pyproject["project"]["entry-points"]["opentelemetry_instrumentor"]
     assert entry_points["otelagents_agents_sdk"] == "otelagents.instrumentation.agents_sdk:OpenAIAgentsInstrumentor"
+
+
+def test_instrument_takes_providers_and_telemetry_settings_and_refuses_others() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    instrumentor = OpenAIAgentsInstrumentor()
+    with pytest.raises(TypeError, match="unknown settings"):
+        instrumentor.instrument(colour="blue")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor.instrument(tracer_provider=provider, stall_threshold_s=2.0, capture_content=True)
+    try:
+        telemetry = instrumentor.telemetry
+        assert telemetry.stall_threshold_s == 2.0 and telemetry.capture_content is True
+        assert telemetry.tracer is not None
+    finally:
+        instrumentor.uninstrument()

@@ -257,6 +257,8 @@ async def test_model_failure_after_retries(sdk: SDKRig, api: str) -> None:
     assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: error}).count == 1
     assert counter_value(sdk.rig.engine, sc.METRIC_ERRORS, {sc.GEN_AI_OPERATION_NAME: "chat"}) == 1
     assert points_none(sdk.rig, sc.METRIC_TIME_TO_FIRST_CHUNK)
+    # The consumer received the run's error: it did not leave early.
+    assert sc.OTELAGENTS_CONSUMER_LEFT not in (sdk.rig.span("invoke_workflow Agent workflow").attributes or {})
     assert_all_closed(sdk.rig)
 
 
@@ -395,3 +397,78 @@ async def test_a_tool_output_guardrail_that_raises_fails_the_run(sdk: SDKRig) ->
     [root] = tree(sdk.rig.spans())
     assert root[2:4] == (ERR, "ToolOutputGuardrailTripwireTriggered")
     assert_all_closed(sdk.rig)
+
+
+def _with_hosted_tools(text: str, items: list[dict[str, Any]]) -> Reply:
+    """A Responses stream for ``text`` with hosted tool call items added and done before the message."""
+    import time
+
+    from otelagents.testing._openai_wire import responses_frames, sse
+
+    frames = [f.data for f in responses_frames(Reply.text(text), "gpt-4.1", "resp_hosted", int(time.time())).frames]
+    hosted: list[bytes] = []
+    for index, item in enumerate(items):
+        for kind, status in (("response.output_item.added", "in_progress"), ("response.output_item.done",
+                                                                             item.get("status", "completed"))):
+            hosted.append(sse(kind, {"type": kind, "sequence_number": 0, "output_index": index,
+                                     "item": {**item, "status": status}}))
+    return Reply.raw_sse([frames[0], *hosted, *frames[1:]])
+
+
+async def test_hosted_tools_are_execute_tool_spans_of_their_type(sdk: SDKRig) -> None:
+    sdk.server.add(_with_hosted_tools("Found it", [
+        {"id": "ws_1", "type": "web_search_call", "action": {"type": "search", "query": "otel"}},
+        {"id": "fs_1", "type": "file_search_call", "queries": ["otel"], "status": "failed"},
+    ]))
+    result = Runner.run_streamed(Agent(name="Searcher", model=sdk.model("responses")), "search")
+    await drain(result)
+    await wait_run_done(result)
+    assert result.final_output == "Found it"
+    [root] = tree(sdk.rig.spans())
+    [agent_node] = root[4]
+    assert sorted(child[:4] for child in agent_node[4]) == [
+        ("chat gpt-4.1", "CLIENT", OK, None),
+        ("execute_tool file_search", "INTERNAL", ERR, "_OTHER"),
+        ("execute_tool web_search", "INTERNAL", OK, None),
+    ]
+    web = sdk.rig.span("execute_tool web_search").attributes or {}
+    assert web[sc.GEN_AI_TOOL_TYPE] == "extension" and web[sc.GEN_AI_TOOL_CALL_ID] == "ws_1"
+    assert (sdk.rig.span("execute_tool file_search").attributes or {})[sc.GEN_AI_TOOL_TYPE] == "datastore"
+    assert hist(sdk.rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_TYPE: "datastore"}).count == 1
+    assert_all_closed(sdk.rig)
+
+
+async def test_sdk_managed_retries_are_one_chat_span_per_attempt(sdk: SDKRig) -> None:
+    from agents import ModelSettings
+    from agents.retry import ModelRetrySettings, retry_policies
+
+    sdk.server.add(Reply(http_status=500, error_message="boom"), Reply.text("second time lucky"))
+    settings = ModelSettings(retry=ModelRetrySettings(max_retries=2, backoff={"initial_delay": 0.01},
+                                                      policy=retry_policies.http_status([500])))
+    sdk.client = sdk.client.with_options(max_retries=0)  # the SDK retries, not the openai client
+    agent = Agent(name="Retrier", model=sdk.model("responses"), model_settings=settings)
+    result = Runner.run_streamed(agent, "hi")
+    await drain(result)
+    await wait_run_done(result)
+    assert result.final_output == "second time lucky" and len(sdk.server.requests) == 2
+    assert tree(sdk.rig.spans()) == [("invoke_workflow Agent workflow", "INTERNAL", OK, None, [
+        ("invoke_agent Retrier", "INTERNAL", OK, None, [
+            chat(status=ERR, error="InternalServerError"), chat()])])]
+    assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: "InternalServerError"}).count == 1
+    assert hist(sdk.rig.engine, sc.METRIC_TIME_TO_FIRST_TOKEN).count == 1  # only the attempt that streamed
+    assert_all_closed(sdk.rig)
+
+
+@pytest.mark.parametrize("sdk", [{"capture_content": True}], indirect=True)
+async def test_content_is_captured_only_when_asked(sdk: SDKRig) -> None:
+    sdk.server.add(Reply.tool_calls([("get_weather", {"city": "Paris"})]), Reply.text("Sunny in Paris"))
+    agent = Agent(name="Teller", instructions="Be brief.", model=sdk.model("responses"), tools=[get_weather])
+    result = Runner.run_streamed(agent, "weather in Paris?")
+    await drain(result)
+    await wait_run_done(result)
+    tool = sdk.rig.span("execute_tool get_weather").attributes or {}
+    assert '"Paris"' in str(tool[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+    chats = [s.attributes or {} for s in sdk.rig.spans() if s.name == "chat gpt-4.1"]
+    assert "weather in Paris?" in str(chats[0][sc.GEN_AI_INPUT_MESSAGES])
+    assert "Be brief." in str(chats[0][sc.GEN_AI_SYSTEM_INSTRUCTIONS])
+    assert "Sunny in Paris" in str(chats[1][sc.GEN_AI_OUTPUT_MESSAGES])

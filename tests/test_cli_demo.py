@@ -147,8 +147,11 @@ def test_demo_streams_every_scenario_then_reports_what_the_telemetry_saw() -> No
     numbered = re.findall(r"^(?:Joker: )?(\d+)\. ", tools.group(2), re.M)
     assert numbered == [str(i) for i in range(1, int(tools.group(1)) + 1)]  # as many jokes as the tool said
     assert "-- handoff: Triage -> Pun specialist\nPun specialist: Here is one about databases" in out
+    assert len(re.findall(r"time to first text +\d[\d.,]* ms +\(the run's start", out)) == 3
     assert len(re.findall(r"time to first token +\d[\d.,]* ms +first chunk after \d[\d.,]* ms", out)) == 3
-    assert len(re.findall(r"inter-token gap +p50 [\d.,]+ ms +p95 [\d.,]+ ms +p99 [\d.,]+ ms +mean", out)) == 3
+    estimate = r"(~[\d.,]+ ms|< [\d.,]+ ms|> [\d.,]+ ms)"
+    assert len(re.findall(rf"inter-token gap +p50 {estimate} +p95 {estimate} +p99 {estimate} +mean", out)) == 3
+    assert out.count("~ marks a quantile estimated from histogram buckets") == 3
     assert len(re.findall(r"decode rate +[\d.,]+ tokens/s", out)) == 3
     assert len(re.findall(r"duration +[\d.,]+ ms\n", out)) == 3
     assert len(re.findall(r"tokens +[1-9]\d* input, [1-9]\d* output", out)) == 3
@@ -234,11 +237,15 @@ def test_load_mode_prints_progress_and_a_summary_table() -> None:
     assert progress and all(re.fullmatch(r"\[[#-]{24}\] \d+/20 runs  0 errors  [\d.]+ runs/s", p) for p in progress)
     assert progress[-1].startswith("[" + "#" * 24 + "] 20/20 runs")
     rows = {m.group(1): m.groups()[1:] for m in re.finditer(
-        r"\n  (demo \w+|all runs) +(\d+) +(\d+) +([\d.]+) +([\d.,]+ ms) +([\d.,]+ ms) +([\d.,]+ ms) +([\d.,]+ ms)",
-        result.stdout)}
+        r"\n  (demo \w+|all runs) +(\d+) +(\d+) +([\d.]+)" + r" +([\d.,]+ ms)" * 6, result.stdout)}
     assert {k: v[:2] for k, v in rows.items()} == {"demo jokes": ("7", "0"), "demo tools": ("7", "0"),
                                                    "demo handoff": ("6", "0"), "all runs": ("20", "0")}
-    assert "TTFT p50" in result.stdout and re.search(r"inter-token gap \(histogram\): p50", result.stdout)
+    assert "first text p50" in result.stdout and "TTFT p50" in result.stdout
+    assert re.search(r"inter-token gap \(histogram estimate\): p50 [~<>]", result.stdout)
+    # In the tools and handoff scenarios the run's first text comes after the first call's first token.
+    for name in ("demo tools", "demo handoff"):
+        first_text, ttft = (float(v.removesuffix(" ms").replace(",", "")) for v in (rows[name][3], rows[name][5]))
+        assert first_text > ttft, (name, rows[name])
 
 
 # --- against a real HTTP model server --------------------------------------------------------------------------

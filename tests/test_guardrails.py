@@ -223,3 +223,30 @@ def test_guardrail_forms_and_bad_configuration() -> None:
         Agent(name="A", input_guardrails=[check])  # type: ignore[list-item]
     with pytest.raises(UserError, match="output_guardrails must hold OutputGuardrail"):
         Agent(name="A", output_guardrails=[plain])  # type: ignore[list-item]
+
+
+async def test_cancel_while_a_parallel_guardrail_runs_leaves_nothing_behind(server: OpenAICompatServer) -> None:
+    started = asyncio.Event()
+    cancelled: list[bool] = []
+
+    @input_guardrail
+    async def slow(ctx: Any, agent: Agent[Any], value: Any) -> GuardrailFunctionOutput:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    server.add(Reply.text("slow answer", ttft=30.0))
+    agent = Agent(name="A", model=make_model(ours(), "responses", server), input_guardrails=[slow])
+    result = Runner.run_streamed(agent, "hi")
+    await asyncio.wait_for(started.wait(), 10)
+    result.cancel()
+    events = await collect(result)
+    assert events == [] or events[0] == ("agent", "A")
+    assert cancelled == [True] and result.input_guardrail_results == []
+    assert result.run_loop_task is not None
+    await asyncio.wait_for(asyncio.wait([result.run_loop_task]), 10)
+    assert not pending_tasks()

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +25,16 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = sc.METRICS_BY_NAME[sc.METRIC_INVOKE_WORKFLOW_DURATION].prometheus_name + "_count"
 REQUESTS = 12
+
+
+def require_module(name: str) -> None:
+    """Skip without the server package, outside CI; under ``CI=true`` fail instead (CI runs every test)."""
+    if importlib.util.find_spec(name) is not None:
+        return
+    message = f"{name} is not installed: pip install -e '.[test]'"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; CI=true requires it")
+    pytest.skip(message)
 
 
 def free_ports(count: int) -> range:
@@ -74,10 +84,13 @@ def model_server() -> Iterator[OpenAICompatServer]:
         yield srv
 
 
-def start(command: list[str], model_server: OpenAICompatServer, ports: range) -> subprocess.Popen[str]:
+def start(command: list[str], model_server: OpenAICompatServer, ports: range,
+          metrics_dir: Path | None = None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
     env.update(PYTHONPATH=str(ROOT), OPENAI_BASE_URL=model_server.base_url, AGENT_MODEL="gpt-test",
                METRICS_PORTS=f"{ports.start}-{ports[-1]}")
+    if metrics_dir is not None:
+        env["OTELAGENTS_METRICS_DIR"] = str(metrics_dir)
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
 
@@ -108,7 +121,7 @@ def exercise(proc: subprocess.Popen[str], web: int, ports: range, workers: list[
 
 @pytest.mark.timeout(240)
 def test_uvicorn_workers_each_serve_their_metrics(model_server: OpenAICompatServer) -> None:
-    pytest.importorskip("uvicorn")
+    require_module("uvicorn")
     web, *workers = free_ports(3)
     ports = range(workers[0], workers[-1] + 1)
     proc = start([sys.executable, "-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1", "--port", str(web),
@@ -122,8 +135,7 @@ def test_uvicorn_workers_each_serve_their_metrics(model_server: OpenAICompatServ
 
 @pytest.mark.timeout(240)
 def test_gunicorn_preload_forked_workers_each_serve_their_metrics(model_server: OpenAICompatServer) -> None:
-    if shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None:
-        pytest.skip("gunicorn is not installed (pip install -e '.[test]')")
+    require_module("gunicorn")
     web, master, *workers = free_ports(4)
     ports = range(master, workers[-1] + 1)
     proc = start([sys.executable, "-m", "gunicorn", "--preload", "--workers", "2", "--bind",
@@ -135,3 +147,43 @@ def test_gunicorn_preload_forked_workers_each_serve_their_metrics(model_server: 
     finally:
         elapsed = stop(proc)
     assert elapsed < 20, f"gunicorn took {elapsed:.1f} s to stop (a worker hanging at exit?)"
+
+
+@pytest.mark.timeout(240)
+def test_uvicorn_workers_with_a_metrics_dir_share_one_metrics_port(model_server: OpenAICompatServer,
+                                                                   tmp_path: Path) -> None:
+    require_module("uvicorn")
+    web, port = free_ports(2)
+    proc = start([sys.executable, "-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1", "--port", str(web),
+                  "examples.workers.app:app"], model_server, range(port, port + 1), tmp_path)
+    try:
+        exercise_merged(proc, web, port, tmp_path, files=2)
+    finally:
+        elapsed = stop(proc)
+    assert elapsed < 20, f"uvicorn took {elapsed:.1f} s to stop"
+
+
+@pytest.mark.timeout(240)
+def test_gunicorn_preload_master_serves_every_workers_metrics(model_server: OpenAICompatServer,
+                                                              tmp_path: Path) -> None:
+    require_module("gunicorn")
+    web, port = free_ports(2)
+    proc = start([sys.executable, "-m", "gunicorn", "--preload", "--workers", "2", "--bind",
+                  f"127.0.0.1:{web}", "--graceful-timeout", "10", "-c", "examples/workers/gunicorn_conf.py",
+                  "examples.workers.app:wsgi_app"], model_server, range(port, port + 1), tmp_path)
+    try:
+        exercise_merged(proc, web, port, tmp_path, files=3)  # the master's file too (it runs nothing)
+    finally:
+        elapsed = stop(proc)
+    assert elapsed < 20, f"gunicorn took {elapsed:.1f} s to stop"
+
+
+def exercise_merged(proc: subprocess.Popen[str], web: int, port: int, directory: Path, files: int) -> None:
+    wait_for(f"http://127.0.0.1:{web}/?q=ping", proc)
+    for _ in range(REQUESTS - 1):
+        assert get(f"http://127.0.0.1:{web}/?q=ping") == "pong"
+    assert len(list(directory.glob("*.otelagents-metrics.json"))) == files  # one per process
+    deadline = time.monotonic() + 10  # workers write their files every second
+    while runs_on(port) != REQUESTS and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runs_on(port) == REQUESTS

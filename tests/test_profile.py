@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from otelagents.exceptions import UserError
 from otelagents.profile import Endpoint, ProfileOptions, parse_slo, workload
-from otelagents.profile._driver import run_level
+from otelagents.profile._driver import release_times, run_level
 from otelagents.profile._stats import percentile, summarize
 from otelagents.profile._workload import Client
 from otelagents.telemetry import semconv as sc
@@ -202,6 +202,33 @@ def test_rate_releases_requests_no_earlier_than_scheduled() -> None:
     assert all(start >= i / 20.0 for i, start in enumerate(starts))
 
 
+def test_release_times() -> None:
+    assert release_times(4, 20.0) == pytest.approx([0.0, 0.05, 0.1, 0.15])
+    poisson = release_times(4000, 50.0, "poisson", seed=3)
+    gaps = [b - a for a, b in zip(poisson, poisson[1:], strict=False)]
+    assert poisson[0] == 0.0 and all(gap > 0 for gap in gaps)
+    assert statistics.fmean(gaps) == pytest.approx(1 / 50, rel=0.1)
+    assert statistics.stdev(gaps) == pytest.approx(1 / 50, rel=0.15)  # exponential: stdev = mean
+    assert release_times(20, 50.0, "poisson", seed=3) == poisson[:20]  # seeded: the same times again
+    assert release_times(20, 50.0, "poisson", seed=4) != poisson[:20]
+    with pytest.raises(ValueError, match="constant, poisson"):
+        release_times(2, 1.0, "bursty")
+
+
+def test_poisson_arrivals_release_no_earlier_than_drawn() -> None:
+    async def go() -> list[float]:
+        client = Client(Endpoint(pace=Endpoint().pace.none()))
+        try:
+            level = await run_level(workload("text"), client, [], concurrency=8, requests=6, rate=30.0,
+                                    arrival="poisson", seed=11)
+        finally:
+            await client.close()
+        return [r.start_s for r in level.records]
+
+    starts = asyncio.run(go())
+    assert all(start >= due for start, due in zip(starts, release_times(6, 30.0, "poisson", 11), strict=True))
+
+
 def test_max_tokens_is_sent(tmp_path: Path) -> None:
     with OpenAICompatServer(responder=keyed_responder(lambda i: Reply.long(2))) as server:
         run_profile(prompts_file(tmp_path, 1), Endpoint(base_url=server.base_url, model="m", max_tokens=7),
@@ -275,6 +302,7 @@ def test_scenario_file_prompts_are_sent_in_turn(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"concurrency": ()}, "one or more levels"), ({"concurrency": (0,)}, "one or more levels"),
     ({"requests": 0}, "at least 1"), ({"rate": 0.0}, "positive"), ({"warmup": -1}, "0 or more"),
+    ({"arrival": "bursty"}, "constant, poisson"),
 ])
 def test_bad_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(UserError, match=message):

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from otelagents.cli import main
 from otelagents.profile import RECORD, SCHEMA
+from otelagents.profile._driver import release_times
 from otelagents.testing.otlp import OTLPReceiver
 from otelagents.testing.server import OpenAICompatServer, Reply
 from tests.test_cli_demo import clean_env
@@ -62,6 +63,7 @@ def test_offline_profile_writes_results_records_and_report(tmp_path: Path,
     lines = captured.out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["conc", "req"])
     assert [line.split()[0] for line in lines[header + 1:header + 3]] == ["1", "3"]
+    assert "TTFV p50" in lines[header] and "goodput" in lines[header]
     assert "concurrency   3 [########################] 4/4 requests  0 errors" in captured.err
     page = (out / "report.html").read_text()
     # self-contained: no script, stylesheet or image is loaded from anywhere (the browser test checks it too)
@@ -81,6 +83,15 @@ def test_schema_rejects_a_broken_document(tmp_path: Path) -> None:
     del runs[0]["ttft_s"]["p99"]
     assert not validator.is_valid(document)
     assert not (tmp_path / "report.html").exists()  # --no-report
+
+
+def test_no_report_says_when_an_older_report_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["profile", "--fast", "--concurrency", "1", "--requests", "1", "--output", str(tmp_path),
+            "--metrics-port", "0", "--warmup", "0"]
+    assert main(argv) == 0 and (tmp_path / "report.html").exists()
+    assert "from an earlier profile" not in capsys.readouterr().out
+    assert main([*argv, "--no-report"]) == 0
+    assert f"note     {tmp_path / 'report.html'} is from an earlier profile" in capsys.readouterr().out
 
 
 def _free_port() -> int:
@@ -130,6 +141,7 @@ def test_against_a_server_traces_go_over_otlp_and_metrics_are_served(tmp_path: P
     workflows = {s.trace_id for s in spans if s.name == "invoke_workflow profile text"}
     assert workflows == {r["trace_id"] for r in records}  # one trace per request; the warm-up is not traced
     assert {s.name for s in spans} >= {"invoke_workflow profile text", "invoke_agent Joker", "chat gpt-test"}
+    assert {s.resource.get("service.name") for s in spans} == {"otelagents-profile"}
     assert otlp_receiver.wait_for_metrics("otelagents.client.time_to_first_token")
     page = (tmp_path / "report.html").read_text()
     slowest = max(records, key=lambda r: r["e2e_s"])
@@ -195,6 +207,7 @@ def test_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], make
     (["--trace-url", "http://127.0.0.1:3000/trace"], "has no {trace_id} placeholder"),
     (["--scenario", "nope"], "unknown scenario 'nope'"),
     (["--warmup", "-1"], "--warmup must be 0 or more"),
+    (["--arrival", "poisson"], "--arrival poisson needs --rate R"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
@@ -259,14 +272,17 @@ def test_rate_and_a_scenario_file(tmp_path: Path) -> None:
     scenario.write_text(json.dumps({"name": "support", "prompts": ["first question", "second question"]}))
     with OpenAICompatServer(responder=lambda request: Reply.long(2)) as server:
         assert main(["profile", "--base-url", server.base_url, "--model", "m", "--api", "chat_completions",
-                     "--scenario", str(scenario), "--rate", "25", "--concurrency", "4", "--requests", "5",
+                     "--scenario", str(scenario), "--rate", "25", "--arrival", "poisson", "--seed", "5",
+                     "--concurrency", "4", "--requests", "5",
                      "--max-tokens", "9", "--output", str(tmp_path / "out"), "--metrics-port", "0",
                      "--no-report", "--warmup", "0"]) == 0
         bodies = [r.body for r in server.requests]
     document, records = _validate(tmp_path / "out")
     assert document["settings"]["rate"] == 25 and document["runs"][0]["rate"] == 25  # type: ignore[index]
     assert document["target"]["scenario"] == str(scenario)  # type: ignore[index]
-    assert all(r["start_s"] >= r["index"] / 25 for r in records)  # type: ignore[operator]
+    assert document["settings"]["arrival"] == "poisson" and document["settings"]["seed"] == 5  # type: ignore[index]
+    due = release_times(5, 25.0, "poisson", seed=5)
+    assert all(r["start_s"] >= due[r["index"]] for r in records)  # type: ignore[index]
     assert all(body["max_tokens"] == 9 or body.get("max_completion_tokens") == 9 for body in bodies)
     asked = sorted(body["messages"][-1]["content"] for body in bodies)
     assert asked == ["first question"] * 3 + ["second question"] * 2

@@ -110,7 +110,7 @@ def test_report_renders_in_chromium(browser: Any, profiled: Profile, tmp_path: P
     assert list(plots) == list(PLOT_IDS)
     for plot_id in ("ttft-distribution", "itl-distribution"):
         assert plots[plot_id]["traces"] == len(LEVELS) and plots[plot_id]["boxes"] == len(LEVELS)
-    assert plots["latency-vs-concurrency"]["traces"] == 6 and plots["latency-vs-concurrency"]["lines"] == 6
+    assert plots["latency-vs-concurrency"]["traces"] == 7 and plots["latency-vs-concurrency"]["lines"] == 7
     assert plots["throughput-vs-concurrency"]["traces"] == 2 and plots["throughput-vs-concurrency"]["lines"] == 2
     for plot in plots.values():  # each plot fits its card (none drawn at the width of the whole page)
         assert plot["width"] <= plot["parent"]

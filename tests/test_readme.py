@@ -171,6 +171,10 @@ COVERED: dict[str, tuple[str, ...]] = {
         "tests/test_cli_demo.py::test_otlp_endpoint_sends_traces_and_metrics",
         "tests/test_cli_demo.py::test_load_mode_prints_progress_and_a_summary_table",
     ),
+    "OTELAGENTS_METRICS_DIR=/tmp/otelagents-metrics METRICS_PORTS=9464 uvicorn --workers 4 examples.workers.app:app": (
+        "tests/test_lifecycle_workers.py::test_uvicorn_workers_with_a_metrics_dir_share_one_metrics_port",
+        "tests/test_lifecycle_workers.py::test_gunicorn_preload_master_serves_every_workers_metrics",
+    ),
     "uvicorn --workers 4 examples.workers.app:app": (
         "tests/test_lifecycle_workers.py::test_uvicorn_workers_each_serve_their_metrics",
     ),
@@ -249,6 +253,7 @@ PYTHON_EXPECTATIONS: dict[str, str] = {
     "ScriptedModel": "Why did the scarecrow win an award\\? He was outstanding in his field\\.\n",
     'input="Please tell me 5 jokes.")\n    async for': SERVER_ANSWER,
     "OpenAIAgentsInstrumentor().instrument(": SERVER_ANSWER + r"\nmetrics: http://127\.0\.0\.1:\d+/metrics\n",
+    'SQLiteSession("user-42")': SERVER_ANSWER + "\nblocked\n3 items in the session\n",
 }
 
 
@@ -357,7 +362,7 @@ def test_flag_table_lists_every_demo_flag() -> None:
 
 
 def test_flag_table_lists_every_profile_flag() -> None:
-    rows = re.findall(r"^\| (`--[^|]+)\|", _section("Profiling token-stream latency"), re.M)
+    rows = re.findall(r"^\| (`--(?:[^|\\]|\\.)+)\|", _section("Profiling token-stream latency"), re.M)
     documented = {flag for cell in rows for flag in re.findall(r"`(--[a-z-]+)", cell)}
     assert documented == _flags("profile")
 

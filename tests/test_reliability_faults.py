@@ -96,12 +96,16 @@ FAULTS = {
                           timeout_s=0.5),
     "dropped-mid-stream": Fault((Reply.fault("drop_mid_stream"),), ModelBehaviorError, CLOSED, True),
     "undecodable-event": Fault((Reply.fault("garbage"),), ModelBehaviorError, "not JSON", True),
+    # The message names the API used: a Chat Completions stream is never called a "Responses stream".
     "response-failed": Fault((Reply.fault("failed", error_message="model exploded"),), ModelBehaviorError,
-                             r"terminal event `(response\.failed|error)`", False),
+                             r"^Responses stream ended with terminal event `response\.failed`|"
+                             r"^Chat Completions stream ended with an error chunk.*model exploded", False),
     "response-incomplete": Fault((Reply.fault("incomplete"),), ModelBehaviorError,
-                                 r"terminal event `response\.incomplete`", False),
+                                 r"^Responses stream ended with terminal event `response\.incomplete`|"
+                                 r"^Chat Completions stream terminated with finish_reason='length'", False),
     "error-event": Fault((Reply.fault("error_event", error_message="model exploded"),), ModelBehaviorError,
-                         r"terminal event `error`", False),
+                         r"^Responses stream ended with terminal event `error`|"
+                         r"^Chat Completions stream ended with an error chunk.*model exploded", False),
     "no-terminal-event": Fault((Reply.fault("no_terminal"),), ModelBehaviorError, CLOSED, True),
 }
 
@@ -120,6 +124,7 @@ async def test_model_server_fault(name: str, api: str, model_server: ServerHandl
     error = seen.error
     assert type(error) is fault.error, f"{name}: expected {fault.error.__name__}, got {error!r}"
     assert re.search(fault.match, str(error)), f"{name}: {error}"
+    assert api == "responses" or "Responses stream" not in str(error), f"{name}: {error}"
     assert result.run_loop_exception is error
     assert result.is_complete and result.final_output is None
     signatures = seen.signatures()

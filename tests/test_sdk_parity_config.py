@@ -295,3 +295,18 @@ async def test_reasoning_item_id_policy_decides_whether_reasoning_ids_are_sent_b
     reasoning = [i for i in seen["otelagents"][1] if i.get("type") == "reasoning"]
     assert reasoning == [i for i in seen["agents"][1] if i.get("type") == "reasoning"]
     assert ("id" in reasoning[0]) == (policy != "omit")
+
+
+@pytest.mark.parametrize("streamed", [True, False])
+@pytest.mark.parametrize("handled", [True, False])
+async def test_model_refusal_handler_answers_for_a_refusal(streamed: bool, handled: bool) -> None:
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        agent = lib.Agent(name="a", model=model)
+        handlers = {"model_refusal": lambda data: f"handled: {type(data.error).__name__}"} if handled else None
+        return await _outcome(lib, agent, streamed=streamed, error_handlers=handlers)
+
+    sdk, ours = await both(scenario, [Reply.refusal("I cannot help with that.")])
+    assert ours.value == sdk.value
+    assert ours.value[-1] == (None if handled else "ModelRefusalError")
+    if handled:
+        assert ours.value[1] == "handled: ModelRefusalError"

@@ -229,3 +229,36 @@ def test_default_model_settings_per_name_are_the_sdks(name: str) -> None:
 
     ours, theirs = get_default_model_settings(name), sdk_settings(name)
     assert (ours.reasoning, ours.verbosity) == (theirs.reasoning, theirs.verbosity)
+
+
+def _agent_settings(lib: ModuleType) -> Any:
+    class Custom(lib.Model):  # type: ignore[name-defined,misc]
+        async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    agents_ = [lib.Agent(name="a"), lib.Agent(name="b", model="gpt-4o"), lib.Agent(name="c", model="gpt-5.2-pro"),
+               lib.Agent(name="d", model=Custom()),
+               lib.Agent(name="e", model="gpt-4o", model_settings=lib.ModelSettings(temperature=0.1))]
+    return [(a.model_settings.reasoning, a.model_settings.verbosity, a.model_settings.temperature) for a in agents_]
+
+
+def test_an_agents_default_model_settings_are_the_sdks(monkeypatch: Any) -> None:
+    monkeypatch.delenv("OPENAI_DEFAULT_MODEL", raising=False)
+    assert _agent_settings(otelagents) == _agent_settings(agents)
+    assert _agent_settings(otelagents)[0][1] == "low"
+
+
+async def test_an_explicit_empty_model_settings_gets_no_defaults_as_in_the_sdk(monkeypatch: Any) -> None:
+    monkeypatch.delenv("OPENAI_DEFAULT_MODEL", raising=False)
+
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        provider = lib.OpenAIProvider(openai_client=model._client)
+        agent = lib.Agent(name="a", model_settings=lib.ModelSettings())
+        await lib.Runner.run(agent, "go", run_config=no_trace(lib, model_provider=provider))
+
+    sdk, ours = await both(scenario, [Reply.text("x")])
+    keys = ("model", "reasoning", "text")
+    assert {k: ours.requests[0].get(k) for k in keys} == {k: sdk.requests[0].get(k) for k in keys}

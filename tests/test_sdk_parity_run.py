@@ -151,21 +151,93 @@ async def test_handoff_input_filter_must_return_handoff_input_data() -> None:
     assert ours.value == sdk.value == ("UserError", "Invalid input filter result")
 
 
-async def test_nest_handoff_history_is_refused_with_the_alternatives_rather_than_ignored() -> None:
-    import otelagents
-    from otelagents import UserError
-    from otelagents.testing import ScriptedModel
-    from otelagents.testing import handoff as scripted_handoff
+# --- 8. nest_handoff_history ----------------------------------------------------------------------
 
-    target = otelagents.Agent(name="B", model=ScriptedModel(["done"]))
-    with pytest.raises(UserError, match="nest_handoff_history is not supported.*input_filter"):
-        otelagents.Runner.run_streamed(otelagents.Agent(name="A", handoffs=[target]), "hi",
-                                       run_config=otelagents.RunConfig(nest_handoff_history=True))
-    per_handoff = otelagents.Agent(name="A", model=ScriptedModel([[scripted_handoff(target)]]),
-                                   handoffs=[otelagents.handoff(target, nest_handoff_history=True)])
-    with pytest.raises(UserError, match="OpenAIAgentsInstrumentor"):
-        await otelagents.Runner.run(per_handoff, "hi")
-    # with an input filter the filter decides (as in the SDK), so nothing is refused
-    filtered = otelagents.Agent(name="A", model=ScriptedModel([[scripted_handoff(target)]]), handoffs=[
-        otelagents.handoff(target, nest_handoff_history=True, input_filter=_keep)])
-    assert (await otelagents.Runner.run(filtered, "hi")).final_output == "done"
+
+def _nested(*, on_run: bool | None, on_handoff: bool | None = None, chain: bool = False, mapper: bool = False) -> Any:
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        @lib.function_tool
+        def ping() -> str:
+            """Ping."""
+            return "pong"
+
+        last = lib.Agent(name="C", instructions="c", model=model)
+        middle = lib.Agent(name="B", instructions="b", model=model, handoffs=[last] if chain else [])
+        routed = lib.handoff(middle, nest_handoff_history=on_handoff)
+        start = lib.Agent(name="A", instructions="a", model=model, tools=[ping], handoffs=[routed])
+        config: dict[str, Any] = {}
+        if on_run is not None:
+            config["nest_handoff_history"] = on_run
+        if mapper:
+            config["handoff_history_mapper"] = lambda transcript: [
+                {"role": "user", "content": f"{len(transcript)} earlier items"}]
+        history = [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "noted\ntwice"},
+                   {"role": "user", "content": "go"}]
+        result = lib.Runner.run_streamed(start, history, run_config=no_trace(lib, **config))
+        events = [signature(e) async for e in result.stream_events()]
+        return (items_only(events), result.final_output, result.input, [i.type for i in result.new_items],
+                result.to_input_list())
+
+    return scenario
+
+
+@pytest.mark.parametrize(("on_run", "on_handoff", "mapper"), [
+    (True, None, False), (None, True, False), (True, False, False), (True, None, True),
+])
+async def test_nest_handoff_history_summarizes_the_conversation_as_the_sdk_does(
+    on_run: bool | None, on_handoff: bool | None, mapper: bool
+) -> None:
+    replies = [Reply.tool_calls([("ping", {}, "c1")]), Reply.handoff("transfer_to_b"), Reply.text("done")]
+    sdk, ours = await both(_nested(on_run=on_run, on_handoff=on_handoff, mapper=mapper), replies)
+    assert ours.value == sdk.value
+    assert [r["input"] for r in ours.requests] == [r["input"] for r in sdk.requests]
+    nested = on_handoff if on_handoff is not None else on_run
+    last_input = ours.requests[-1]["input"]
+    if nested and not mapper:
+        assert last_input[0]["role"] == "assistant" and "<CONVERSATION HISTORY>" in last_input[0]["content"]
+    elif mapper:
+        assert last_input == [{"role": "user", "content": "7 earlier items"}]
+    else:
+        assert len(last_input) == 7  # the whole history, as without nesting
+
+
+async def test_a_second_handoff_unpacks_the_first_summary_instead_of_nesting_it() -> None:
+    replies = [Reply.handoff("transfer_to_b"), Reply.handoff("transfer_to_c"), Reply.text("done")]
+    sdk, ours = await both(_nested(on_run=True, chain=True), replies)
+    assert ours.value == sdk.value
+    assert [r["input"] for r in ours.requests] == [r["input"] for r in sdk.requests]
+    summary = ours.requests[-1]["input"][0]["content"]
+    assert summary.count("<CONVERSATION HISTORY>") == 1 and "earlier" in summary
+
+
+@pytest.mark.parametrize("history", [
+    "just a string",
+    [{"role": "user", "content": "multi\nline"}, {"type": "function_call", "name": "f", "call_id": "c",
+                                                  "arguments": "{}"},
+     {"type": "function_call_output", "call_id": "c", "output": "x"}, {"role": "developer", "name": "ops",
+                                                                       "content": "note"}],
+    [{"role": "assistant", "content": "For context, here is the conversation so far:\n<CONVERSATION HISTORY>\n"
+                                      "1. user: hi\n2. assistant\n3. function_call: {\"name\": \"f\"}\n"
+                                      "continued line\n</CONVERSATION HISTORY>"}],
+    [],
+])
+@pytest.mark.parametrize("wrappers", [None, ("<H>", "</H>")])
+def test_nest_handoff_history_function_and_wrappers_match_the_sdk(history: Any, wrappers: Any) -> None:
+    import agents
+
+    import otelagents
+
+    outputs = []
+    for lib in (agents, otelagents):
+        if wrappers is not None:
+            lib.set_conversation_history_wrappers(start=wrappers[0], end=wrappers[1])
+        try:
+            data = lib.HandoffInputData(input_history=history if isinstance(history, str) else tuple(history),
+                                        pre_handoff_items=(), new_items=())
+            nested = lib.nest_handoff_history(data)
+            outputs.append((list(nested.input_history), nested.pre_handoff_items, nested.input_items,
+                            lib.get_conversation_history_wrappers()))
+        finally:
+            lib.reset_conversation_history_wrappers()
+    assert outputs[0] == outputs[1]
+    assert otelagents.get_conversation_history_wrappers() == ("<CONVERSATION HISTORY>", "</CONVERSATION HISTORY>")

@@ -99,7 +99,9 @@ def stream_latency() -> list[Panel]:
         timeseries("Decode rate per stream", "Output tokens per second of each stream, from its first to "
                    "its last output chunk. p5 is the slow tail.", (DECODE.name,), decode, TOKENS_PER_SECOND),
         timeseries("Stalls/s by model", "Gaps between output chunks longer than the stall threshold.",
-                   (STALLS.name,), [Query(q.rate(STALLS, by=(MODEL,)), legend=f"{{{{{MODEL}}}}}")], "ops"),
+                   (STALLS.name, TTFC.name),
+                   [Query(q.or_zero(q.rate(STALLS, by=(MODEL,)), q.rate(TTFC, "count", (MODEL,))),
+                          legend=f"{{{{{MODEL}}}}}")], "ops"),
         timeseries("Streams in flight", "Model streams open now, and those of them whose last output chunk is "
                    "older than the stall threshold (a hung stream shows here while it is still open).",
                    (STREAMS_OPEN.name, STREAMS_STALLED.name),
@@ -144,7 +146,9 @@ def tools() -> list[Panel]:
         timeseries("Tool duration", "Duration of each tool call.", (TOOL.name,),
                    quantile_queries(TOOL, with_mean=True), "s", w=8),
         timeseries("Tool errors/s by tool", "Failed tool calls per second, by tool and error.type.",
-                   (TOOL.name,), [Query(q.rate(TOOL, "count", (TOOL_NAME, ERROR_TYPE), (f'{ERROR_TYPE}!=""',)),
+                   (TOOL.name,), [Query(q.or_zero(q.rate(TOOL, "count", (TOOL_NAME, ERROR_TYPE),
+                                                        (f'{ERROR_TYPE}!=""',)),
+                                                 q.rate(TOOL, "count", by_tool), on=by_tool),
                                         legend=f"{{{{{TOOL_NAME}}}}} · {{{{{ERROR_TYPE}}}}}")], "ops", w=8,
                    stack=True),
     ]
@@ -159,7 +163,7 @@ def agents() -> list[Panel]:
         timeseries("Agent segment p95 by agent", "95th percentile agent segment duration, by agent.",
                    (AGENT.name,), [by_agent_p95], "s", w=8),
         timeseries("Handoffs/s", "Handoffs per second from one agent to another (not filtered by agent).",
-                   (HANDOFFS.name,), [Query(q.rate(HANDOFFS, by=(SOURCE, TARGET)),
+                   (HANDOFFS.name,), [Query(q.or_zero(q.rate(HANDOFFS, by=(SOURCE, TARGET))),
                                             legend=f"{{{{{SOURCE}}}}} → {{{{{TARGET}}}}}")], "ops", w=8),
         timeseries("Run duration", "Duration of each whole run, from start to the end of its stream "
                    "(not filtered by agent or model).", (WORKFLOW.name,), quantile_queries(WORKFLOW, with_mean=True),
@@ -177,11 +181,11 @@ def errors() -> list[Panel]:
         Query(q.error_ratio(AGENT), legend="agent segments"),
         Query(q.error_ratio(WORKFLOW), legend="runs"),
     ]
-    total = f"round({q.rate(ERRORS, by=by, window=q.RANGE_WINDOW, fn='increase')})"
+    total = q.or_zero(f"round({q.rate(ERRORS, by=by, window=q.RANGE_WINDOW, fn='increase')})")
     return [
         row("Errors"),
         timeseries("Errors/s by type and operation", "Failed operations per second, cancellations included.",
-                   (ERRORS.name,), [Query(q.rate(ERRORS, by=by),
+                   (ERRORS.name,), [Query(q.or_zero(q.rate(ERRORS, by=by)),
                                           legend=f"{{{{{OPERATION}}}}} · {{{{{ERROR_TYPE}}}}}")], "ops",
                    stack=True),
         timeseries("Error ratio by operation", "Share of model calls, tool calls, agent segments and runs "

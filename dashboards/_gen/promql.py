@@ -129,13 +129,17 @@ def mean(m: Metric, by: tuple[str, ...] = (), window: str = RATE_WINDOW) -> str:
     return divide(rate(m, "sum", by, window=window), rate(m, "count", by, window=window))
 
 
-def or_zero(expr: str, like: str = "") -> str:
+def or_zero(expr: str, like: str = "", on: tuple[str, ...] = ()) -> str:
     """``expr`` with a zero where it has no series.
 
     Without labels the zero is ``vector(0)``; with labels it is ``0 * like`` so that every group
-    present in ``like`` gets a zero rather than disappearing.
+    present in ``like`` gets a zero rather than disappearing. ``on`` matches the two sides on those
+    labels only (when ``expr`` groups by more labels than ``like`` has).
     """
-    return f"({expr} or 0 * {like})" if like else f"({expr} or vector(0))"
+    if not like:
+        return f"({expr} or vector(0))"
+    matching = f"on ({', '.join(on)}) " if on else ""
+    return f"({expr} or {matching}0 * {like})"
 
 
 def error_ratio(

@@ -10,6 +10,9 @@ workers). Telemetry is configured at import. Each worker process takes the first
     gunicorn --workers 4 examples.workers.app:wsgi_app
     gunicorn --preload --workers 4 -c examples/workers/gunicorn_conf.py examples.workers.app:wsgi_app
 
+With ``OTELAGENTS_METRICS_DIR`` set (and ``METRICS_PORTS`` a single port), the workers write their metrics
+to that directory and one ``/metrics`` serves them all, merged.
+
 With ``--preload`` the app, and so ``setup()``, is loaded once in the gunicorn master before the workers
 are forked: the master keeps the first port, and each forked worker serves its own metrics once
 ``gunicorn_conf.post_fork`` calls ``setup()`` in it (give the range one more port than workers).

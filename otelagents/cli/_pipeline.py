@@ -82,7 +82,8 @@ def _bounded(target: Callable[[], object], timeout_s: float) -> bool:
 class Pipeline:
     """Everything the demo's telemetry needs; ``close()`` flushes and stops it, bounded in time."""
 
-    def __init__(self, *, metrics_host: str, metrics_port: int, otlp: OTLPTarget | None) -> None:
+    def __init__(self, *, metrics_host: str, metrics_port: int, otlp: OTLPTarget | None,
+                 service_name: str = DEFAULT_SERVICE_NAME) -> None:
         self.engine = MetricsEngine()
         self.spans = InMemorySpanExporter()
         self.otlp = otlp
@@ -98,7 +99,7 @@ class Pipeline:
         except OSError as exc:
             raise CLIError(f"cannot serve /metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}. "
                            "Pass another --metrics-port.") from exc
-        attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: DEFAULT_SERVICE_NAME}
+        attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service_name}
         self.resource = Resource.create(attributes)
         self.provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
         self.provider.add_span_processor(SimpleSpanProcessor(self.spans))

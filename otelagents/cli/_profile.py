@@ -20,6 +20,7 @@ from ._errors import CLIError
 
 DEFAULT_CONCURRENCY = "1,4,16"
 DEFAULT_REQUESTS = 32
+SERVICE_NAME = "otelagents-profile"  # the resource's service.name, unless OTEL_SERVICE_NAME is set
 
 
 def _levels(text: str) -> list[int]:
@@ -63,6 +64,10 @@ def add_parser(commands: Any, positive: Any, port: Any) -> None:
     profile.add_argument("--rate", type=_rate, default=None, metavar="R",
                          help="release requests at R per second (still capped by --concurrency); default: all "
                               "at once")
+    profile.add_argument("--arrival", choices=("constant", "poisson"), default="constant",
+                         help="with --rate: evenly spaced, or Poisson arrivals like independent users (seeded by "
+                              "--seed; default: constant)")
+    profile.add_argument("--seed", type=int, default=0, help="the seed of the Poisson arrivals (default: 0)")
     profile.add_argument("--requests", type=positive, default=DEFAULT_REQUESTS, metavar="N",
                          help=f"requests per load level (default: {DEFAULT_REQUESTS})")
     profile.add_argument("--scenario", default="text", metavar="text|tools|handoff|FILE",
@@ -149,6 +154,8 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
 
     if args.output is None:
         raise UserError("--output DIR is needed: the folder for results.json, requests.jsonl and report.html")
+    if args.arrival != "constant" and args.rate is None:
+        raise UserError(f"--arrival {args.arrival} needs --rate R (the mean requests per second)")
     if args.warmup < 0:
         raise UserError(f"--warmup must be 0 or more, not {args.warmup}")
     if args.trace_url is not None:
@@ -157,10 +164,12 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
         check_available()
     options = ProfileOptions(workload=workload(args.scenario), endpoint=_endpoint(args),
                              concurrency=tuple(args.concurrency), requests=args.requests, rate=args.rate,
+                             arrival=args.arrival, seed=args.seed,
                              slo=parse_slo(args.slo) if args.slo is not None else None, warmup=args.warmup,
                              output=args.output, scenario_label=args.scenario)
     otlp = resolve_otlp(args.otlp_endpoint, args.otlp_protocol)
-    pipeline = Pipeline(metrics_host="127.0.0.1", metrics_port=metrics_port, otlp=otlp)
+    pipeline = Pipeline(metrics_host="127.0.0.1", metrics_port=metrics_port, otlp=otlp,
+                        service_name=SERVICE_NAME)
     # Each request is observed once, by the pipeline's telemetry (and the recorder): not also by the default
     # telemetry, which would cost time per chunk and, with a global SDK configured, trace every run twice.
     default = set_telemetry_observer(None)
@@ -189,6 +198,7 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
 def _finish(args: argparse.Namespace, endpoint: Any, result: Any, out: TextIO) -> None:
     """Write the report; raise when no request of any level succeeded (the results are written anyway)."""
     from otelagents.profile._report import write_report
+    from otelagents.profile._results import REPORT_FILE
 
     if all(run["completed"] == 0 for run in result.runs):
         first = next((r for r in result.records if r.get("error")), None)
@@ -198,6 +208,8 @@ def _finish(args: argparse.Namespace, endpoint: Any, result: Any, out: TextIO) -
     out.write(f"results  {args.output / 'results.json'} (raw records in requests.jsonl)\n")
     if not args.no_report:
         out.write(f"report   {write_report(args.output, result, args.trace_url)}\n")
+    elif (args.output / REPORT_FILE).exists():
+        out.write(f"note     {args.output / REPORT_FILE} is from an earlier profile (--no-report left it alone)\n")
     out.flush()
 
 

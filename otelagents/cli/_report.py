@@ -4,7 +4,8 @@ Every figure is read from the telemetry itself, never measured on the side:
 
 * from the ``MetricsEngine`` (the numbers ``/metrics`` serves), as the difference between a snapshot taken
   before the run and one taken after it: inter-token gap quantiles (estimated from the histogram buckets
-  by linear interpolation, as Prometheus' ``histogram_quantile`` does), their exact mean (sum / count),
+  by linear interpolation, as Prometheus' ``histogram_quantile`` does, and printed as estimates: ``~``, or
+  ``<``/``>`` a bound when they fall in the lowest or the ``+Inf`` bucket), their exact mean (sum / count),
   and the decode rate;
 * from the finished spans: time to first token and first chunk (``chat`` span attributes), duration (the
   ``invoke_workflow`` span), token usage, and the tool and handoff ``execute_tool`` spans.
@@ -60,6 +61,19 @@ class Histo:
                 return lower + (self.bounds[i] - lower) * (rank - seen) / n
             seen += n
         return self.bounds[-1]
+
+
+def estimate(histo: Histo, q: float) -> str:
+    """A histogram quantile as text, marked as the estimate it is: ``~3.1 ms``; ``< 0.1 ms`` when it falls in
+    the lowest bucket (all it says is "under that bound"), ``> 10,000 ms`` in the ``+Inf`` one; ``-`` when empty."""
+    if histo.count <= 0:
+        return "-"
+    rank, below_first = q * histo.count, histo.counts[0]
+    if rank <= below_first:
+        return f"< {ms(histo.bounds[0])}"
+    if rank > histo.count - histo.counts[-1]:
+        return f"> {ms(histo.bounds[-1])}"
+    return f"~{ms(histo.quantile(q))}"
 
 
 def _empty(bounds: tuple[float, ...]) -> Histo:
@@ -134,6 +148,7 @@ class RunSummary:
     duration_s: float = 0.0
     failed: bool = False
     ttfts: list[float] = field(default_factory=list)  # per model call, in call order
+    first_text_s: float | None = None  # the run's start to its first visible text (invoke_workflow attribute)
     first_chunk_s: float | None = None  # of the first model call
     input_tokens: int = 0
     output_tokens: int = 0
@@ -160,6 +175,7 @@ def summarize(spans: Sequence[ReadableSpan], metrics: MetricsView) -> RunSummary
             summary.failed = span.status.status_code is StatusCode.ERROR
             summary.input_tokens = int(_number(span, sc.GEN_AI_USAGE_INPUT_TOKENS) or 0)
             summary.output_tokens = int(_number(span, sc.GEN_AI_USAGE_OUTPUT_TOKENS) or 0)
+            summary.first_text_s = _number(span, sc.OTELAGENTS_RUN_TIME_TO_FIRST_TEXT)
         elif op == sc.OP_CHAT:
             ttft = _number(span, sc.OTELAGENTS_TIME_TO_FIRST_TOKEN)
             if ttft is not None:
@@ -185,16 +201,21 @@ def ms(seconds: float | None) -> str:
 def summary_lines(summary: RunSummary) -> list[str]:
     gaps, rates = summary.gaps, summary.rates
     lines = []
+    if summary.first_text_s is not None:
+        lines.append(f"time to first text    {ms(summary.first_text_s)}   (the run's start to the first text a "
+                     f"user sees, across tools and handoffs)")
+    else:
+        lines.append("time to first text    - (no text arrived)")
     if summary.ttfts:
         each = " / ".join(ms(t) for t in summary.ttfts)
         calls = f"   model calls: {summary.model_calls} ({each})" if summary.model_calls > 1 else ""
         lines.append(f"time to first token   {ms(summary.ttfts[0])}   first chunk after "
-                     f"{ms(summary.first_chunk_s)}{calls}")
+                     f"{ms(summary.first_chunk_s)}   (first model call){calls}")
     else:
         lines.append("time to first token   - (no output arrived)")
     if gaps.count:
-        lines.append(f"inter-token gap       p50 {ms(gaps.quantile(0.5))}   p95 {ms(gaps.quantile(0.95))}   "
-                     f"p99 {ms(gaps.quantile(0.99))}   mean {ms(gaps.mean)} over {gaps.count} gaps")
+        lines.append(f"inter-token gap       p50 {estimate(gaps, 0.5)}   p95 {estimate(gaps, 0.95)}   "
+                     f"p99 {estimate(gaps, 0.99)}   mean {ms(gaps.mean)} over {gaps.count} gaps")
     else:
         lines.append("inter-token gap       - (fewer than two output chunks)")
     rate = rates.mean
@@ -207,6 +228,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
     lines.append(f"duration              {ms(summary.duration_s)}{outcome}")
     lines.append(f"tokens                {summary.input_tokens} input, {summary.output_tokens} output")
     lines.append(f"tool calls            {summary.tools}   handoffs {summary.handoffs}")
+    lines.append("exact figures come from the spans; ~ marks a quantile estimated from histogram buckets "
+                 "(< or > when it falls in the lowest or the +Inf bucket)")
     return lines
 
 

@@ -4,6 +4,8 @@
 it produces; ``finish()`` closes the open item and returns the terminal event. The sequence matches what the
 Responses API sends for the same answer: ``created``, ``in_progress``, then per output item ``added`` …
 deltas … ``done`` events, then ``completed`` (or ``incomplete`` for ``finish_reason="length"`` with no output).
+An answer cut short after some output (``length``, ``content_filter``) completes with ``incomplete_details``
+saying why; a ``content_filter`` stop with no output becomes a refusal, as in the Agents SDK.
 
 Ids are real and distinct: the response id is the chunk ``id``; items get ``msg_…`` and ``fc_…`` ids (never
 the ``call_id``). ``model`` and ``created_at`` come from the chunks. At most one output item is open at a
@@ -22,6 +24,11 @@ from openai.types.responses import ResponseStreamEvent, ResponseUsage
 
 from ..exceptions import ModelBehaviorError
 from ._events import ResponseStreamBuilder, make_usage
+
+# The refusal text the Agents SDK puts in place of a content-filtered answer with no output.
+CONTENT_FILTER_REFUSAL = "Response withheld by the provider's content filter."
+# Chat finish reasons that cut an answer short, as Responses incomplete_details reasons.
+_CUT_SHORT = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
 @dataclass
@@ -180,11 +187,15 @@ class ChatStreamConverter:
                 if not call.name:
                     raise ModelBehaviorError(f"Chat Completions tool call {index} never received a function name")
                 self._start_call(events, call)
+        if self._items == 0 and self.finish_reason == "content_filter":
+            # As the Agents SDK does: a content-filter stop with no output becomes a refusal, so the run
+            # raises ModelRefusalError instead of ending on an empty turn.
+            self._text(events, "refusal", CONTENT_FILTER_REFUSAL)
         self._close_open(events)
-        if self._items == 0 and self.finish_reason in ("length", "content_filter"):
-            reason = "max_output_tokens" if self.finish_reason == "length" else "content_filter"
-            events.append(self.builder.incomplete(reason))
+        cut_short = _CUT_SHORT.get(self.finish_reason or "")
+        if self._items == 0 and cut_short:
+            events.append(self.builder.incomplete(cut_short))
         else:
             usage = usage_from_chat(self.usage) if self.usage is not None else None
-            events.append(self.builder.completed(usage))
+            events.append(self.builder.completed(usage, cut_short))
         return events

@@ -125,10 +125,13 @@ class ResponseStreamBuilder:
                                     response=self._response("in_progress")),
         ]
 
-    def completed(self, usage: ResponseUsage | None) -> ResponseCompletedEvent:
+    def completed(self, usage: ResponseUsage | None, cut_short: str | None = None) -> ResponseCompletedEvent:
+        """The end of a usable answer; ``cut_short`` (``max_output_tokens`` or ``content_filter``) says the
+        server stopped it early after some output (Chat's ``finish_reason``), in ``incomplete_details``."""
+        extra: dict[str, Any] = {"incomplete_details": {"reason": cut_short}} if cut_short else {}
         return ResponseCompletedEvent(
             type="response.completed", sequence_number=self._next(),
-            response=self._response("completed", usage=usage),
+            response=self._response("completed", usage=usage, **extra),
         )
 
     def failed(self, code: str, message: str) -> ResponseFailedEvent:

@@ -116,7 +116,7 @@ class Model(abc.ABC):  # noqa: B024 - either method may be the one implemented
             if event.type == "response.completed":
                 final = event.response
             elif event.type in ("response.failed", "response.incomplete", "error"):
-                raise ModelBehaviorError(describe_terminal_event(event))
+                raise ModelBehaviorError(describe_terminal_event(event, self.describe().api))
         if final is None:
             raise ModelBehaviorError("Model did not produce a final response!")
         return ModelResponse(
@@ -139,8 +139,17 @@ class ModelProvider(abc.ABC):
     def get_model(self, model_name: str | None) -> Model: ...
 
 
-def describe_terminal_event(event: Any) -> str:
-    """The ``ModelBehaviorError`` message for a terminal model event, as the Agents SDK words it."""
+_CHAT_FINISH = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def describe_terminal_event(event: Any, api: str | None = None) -> str:
+    """The ``ModelBehaviorError`` message for a terminal model event, as the Agents SDK words it.
+
+    ``api="chat_completions"``: the event was converted from a Chat Completions stream, so the message names
+    that API and its ``finish_reason`` (as the SDK's Chat Completions model does), not the Responses stream.
+    """
+    if api == "chat_completions":
+        return _describe_chat_terminal(event)
     head = f"Responses stream ended with terminal event `{event.type}`."
     if event.type == "error":
         return f"{head} code={event.code}; message={event.message}; param={event.param}."
@@ -148,3 +157,16 @@ def describe_terminal_event(event: Any) -> str:
     if event.type == "response.incomplete":
         return f"{head} incomplete_details={response.incomplete_details}."
     return f"{head} status={response.status}; error={response.error}."
+
+
+def _describe_chat_terminal(event: Any) -> str:
+    if event.type == "error":
+        return (f"Chat Completions stream ended with an error chunk: code={event.code}; message={event.message}; "
+                f"param={event.param}.")
+    response = event.response
+    if event.type == "response.incomplete":
+        reason = getattr(response.incomplete_details, "reason", None)
+        finish = _CHAT_FINISH.get(str(reason), str(reason))
+        return (f"Chat Completions stream terminated with finish_reason='{finish}' but produced no assistant "
+                "text, tool call, or refusal.")
+    return f"Chat Completions stream failed: error={response.error}."

@@ -9,6 +9,7 @@ slot is not counted. A failed request is recorded with its error type and the ot
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
@@ -85,22 +86,44 @@ class LevelRun:
     duration_s: float
 
 
+ARRIVALS = ("constant", "poisson")
+
+
+def release_times(requests: int, rate: float, arrival: str = "constant", seed: int = 0) -> list[float]:
+    """When each request is released (seconds after the level starts) at ``rate`` requests per second.
+
+    ``constant``: every ``1 / rate`` seconds. ``poisson``: exponential gaps of mean ``1 / rate`` (the
+    arrivals of independent users, as vLLM's ``bench serve`` draws them), from a seeded generator so that
+    two profiles release at the same times. The first request goes at once."""
+    if arrival not in ARRIVALS:
+        raise ValueError(f"arrival must be one of {', '.join(ARRIVALS)}, not {arrival!r}")
+    if arrival == "constant":
+        return [index / rate for index in range(requests)]
+    rng = random.Random(seed)
+    times, now = [], 0.0
+    for _ in range(requests):
+        times.append(now)
+        now += rng.expovariate(rate)
+    return times
+
+
 async def run_level(work: Workload, client: Client, observers: list[RunObserver], *, concurrency: int,
-                    requests: int, rate: float | None = None,
+                    requests: int, rate: float | None = None, arrival: str = "constant", seed: int = 0,
                     on_done: Callable[[RequestRecord], None] | None = None) -> LevelRun:
     """Send ``requests`` requests, ``concurrency`` at a time; with ``rate``, request ``i`` is released no
-    earlier than ``i / rate`` seconds after the start. Returns the records in request order."""
+    earlier than :func:`release_times` says. Returns the records in request order."""
     if concurrency < 1 or requests < 1:
         raise ValueError(f"concurrency and requests must be at least 1, not {concurrency} and {requests}")
     if rate is not None and not rate > 0:
         raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
+    schedule = release_times(requests, rate, arrival, seed) if rate is not None else None
     gate = asyncio.Semaphore(concurrency)
     records: list[RequestRecord | None] = [None] * requests
     level_start = perf_counter()
 
     async def one(index: int) -> None:
-        if rate is not None:
-            await asyncio.sleep(max(level_start + index / rate - perf_counter(), 0.0))
+        if schedule is not None:
+            await asyncio.sleep(max(level_start + schedule[index] - perf_counter(), 0.0))
         async with gate:
             recorder = RequestObserver()
             error: BaseException | None = None

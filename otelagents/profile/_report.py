@@ -70,10 +70,12 @@ def _vs_concurrency(runs: Sequence[Mapping[str, Any]]) -> tuple[Figure, Figure]:
 
     levels = [run["concurrency"] for run in runs]
     latency = go.Figure()
-    for label, key in (("TTFT", "ttft_s"), ("ITL", "itl_s"), ("E2E", "e2e_s")):
-        for stat, dash in (("p50", "solid"), ("p99", "dot")):
+    for label, key, stats in (("TTFT", "ttft_s", ("p50", "p99")), ("first text", "ttfv_s", ("p50",)),
+                              ("ITL", "itl_s", ("p50", "p99")), ("E2E", "e2e_s", ("p50", "p99"))):
+        for stat in stats:
             latency.add_trace(go.Scatter(x=levels, y=[_scaled(run[key][stat]) for run in runs],
-                                         mode="lines+markers", name=f"{label} {stat}", line={"dash": dash}))
+                                         mode="lines+markers", name=f"{label} {stat}",
+                                         line={"dash": "solid" if stat == "p50" else "dot"}))
     latency.update_layout(title="Latency vs concurrency", xaxis_title="concurrency", yaxis_title="ms",
                           yaxis={"type": "log", "dtick": 1}, template="plotly_white", height=380,
                           margin={"t": 50, "b": 40, "l": 60, "r": 20})

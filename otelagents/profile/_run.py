@@ -15,7 +15,7 @@ from typing import TextIO
 from otelagents.exceptions import UserError
 from otelagents.observer import RunObserver
 
-from ._driver import LevelRun, RequestRecord, run_level
+from ._driver import ARRIVALS, LevelRun, RequestRecord, run_level
 from ._results import RESULTS_FILE, Profile, build_document, level_summary, write
 from ._terminal import Progress, runs_table
 from ._workload import Client, Endpoint, Workload
@@ -30,6 +30,8 @@ class ProfileOptions:
     concurrency: Sequence[int] = (1,)
     requests: int = 16
     rate: float | None = None
+    arrival: str = "constant"  # with ``rate``: "constant" or "poisson" (seeded by ``seed``)
+    seed: int = 0
     slo: dict[str, float] | None = None
     warmup: int = 1
     output: Path | None = None
@@ -42,6 +44,8 @@ class ProfileOptions:
             raise UserError(f"requests must be at least 1, not {self.requests}")
         if self.rate is not None and not self.rate > 0:
             raise UserError(f"rate must be a positive number of requests per second, not {self.rate}")
+        if self.arrival not in ARRIVALS:
+            raise UserError(f"arrival must be one of {', '.join(ARRIVALS)}, not {self.arrival!r}")
         if self.warmup < 0:
             raise UserError(f"warmup must be 0 or more requests, not {self.warmup}")
 
@@ -62,6 +66,7 @@ async def profile(options: ProfileOptions, observers: list[RunObserver], out: Te
             progress = Progress(f"concurrency {concurrency:>3}", options.requests, err)
             levels.append(await run_level(options.workload, client, observers, concurrency=concurrency,
                                           requests=options.requests, rate=options.rate,
+                                          arrival=options.arrival, seed=options.seed,
                                           on_done=_advance(progress)))
     except asyncio.CancelledError:
         if levels and options.output is not None:
@@ -92,7 +97,8 @@ def assemble(options: ProfileOptions, levels: Sequence[LevelRun], *, interrupted
     endpoint = options.endpoint
     target = {"base_url": endpoint.base_url, "model": endpoint.model, "api": endpoint.api,
               "scenario": options.scenario_label or options.workload.name}
-    settings = {"concurrency": list(options.concurrency), "rate": options.rate, "requests": options.requests,
+    settings = {"concurrency": list(options.concurrency), "rate": options.rate, "arrival": options.arrival,
+                "seed": options.seed, "requests": options.requests,
                 "max_tokens": endpoint.max_tokens, "slo": options.slo, "warmup": options.warmup}
     runs = [level_summary(level, options.slo) for level in levels]
     records = [record.as_json() for level in levels for record in level.records]

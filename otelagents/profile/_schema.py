@@ -87,10 +87,11 @@ SCHEMA: dict[str, Any] = {
         },
         "settings": {
             "type": "object",
-            "required": ["concurrency", "rate", "requests", "max_tokens", "slo", "warmup"],
+            "required": ["concurrency", "rate", "arrival", "seed", "requests", "max_tokens", "slo", "warmup"],
             "properties": {
                 "concurrency": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
                 "rate": {"type": ["number", "null"]}, "requests": {"type": "integer", "minimum": 1},
+                "arrival": {"enum": ["constant", "poisson"]}, "seed": {"type": "integer"},
                 "max_tokens": {"type": ["integer", "null"]},
                 "slo": {"type": ["object", "null"]}, "warmup": _COUNT,
             },

@@ -32,12 +32,14 @@ from opentelemetry.sdk.resources import Resource
 
 from otelagents.telemetry._export import SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsPortInUseError, MetricsServer, OTLPMetricsBridge
+from otelagents.telemetry._metrics.multiprocess import MultiprocessSource, SnapshotWriter
+from otelagents.telemetry._metrics.prometheus import SnapshotSource
 from otelagents.telemetry._observer import Telemetry, install, installed
 
 if TYPE_CHECKING:
     from otelagents.telemetry._setup import TelemetryHandle
 
-__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "serve_metrics", "with_instance_id"]
+__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "serve", "serve_metrics", "with_instance_id"]
 
 logger = logging.getLogger("otelagents.telemetry")
 
@@ -52,6 +54,7 @@ class ForkRecipe:
     interval_s: float
     metric_exporters: tuple[Callable[[], MetricExporter], ...] = ()
     span_exporters: tuple[SizeBoundedSpanExporter, ...] = ()
+    metrics_dir: str | None = None
     pid: int = field(default_factory=os.getpid)
 
 
@@ -116,18 +119,37 @@ def rearm(handle: TelemetryHandle) -> None:
         install(telemetry)
     handle.telemetry, handle.engine, handle.metrics_exporters = telemetry, engine, bridges
     handle.forked = True
+    if recipe.metrics_dir is not None:  # the parent serves the merged view; the child adds its own file
+        handle.snapshot_writer = SnapshotWriter(engine, recipe.metrics_dir).start()
     for bridge in bridges:
         bridge.start()
 
 
 def adopt(handle: TelemetryHandle, prometheus: bool, host: str, port: int | range) -> TelemetryHandle:
     """``setup()`` called again in a forked worker: serve this worker's metrics on ``host:port``."""
+    recipe = handle.fork_recipe
+    if recipe is not None and recipe.metrics_dir is not None:
+        return handle  # one /metrics for every process: the parent's, merged from the directory
     if prometheus and handle.metrics_server is None and handle.engine is not None:
         handle.metrics_server = serve_metrics(handle.engine, host, port)
     return handle
 
 
-def serve_metrics(engine: MetricsEngine, host: str, port: int | range) -> MetricsServer:
+def serve(engine: MetricsEngine, host: str, port: int | range,
+          directory: str | os.PathLike[str] | None) -> MetricsServer | None:
+    """``setup()``'s ``/metrics``: this process's engine, or with ``directory`` the merge of every process's
+    files; then a taken port means another worker already serves them (None, logged)."""
+    if directory is None:
+        return serve_metrics(engine, host, port)
+    try:
+        return serve_metrics(MultiprocessSource(directory), host, port)
+    except MetricsPortInUseError:
+        logger.info("otelagents telemetry: /metrics on %s:%s is taken, by another worker serving the merged "
+                    "metrics of %s, this process writes its own there", host, port, directory)
+        return None
+
+
+def serve_metrics(engine: MetricsEngine | SnapshotSource, host: str, port: int | range) -> MetricsServer:
     """Serve ``/metrics`` on ``port``, or on the first free port of a range (one port per worker process:
     list the range as Prometheus targets). Raises ``MetricsPortInUseError`` naming the port or range."""
     if isinstance(port, int):

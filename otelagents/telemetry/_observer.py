@@ -220,6 +220,8 @@ class RunTelemetry(RunObservation):
         if self.nested:  # the enclosing tool call owns the span and the durations
             return
         span = self.span
+        if outcome.ok and outcome.output is not None:  # when no agent segment reported it (the SDK plugin)
+            self.latency.final_output(now)
         latency = self.latency.attributes(now)
         if span.is_recording():
             span.set_attributes(latency)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from otelagents.telemetry import _fork
 from otelagents.telemetry._content import DEFAULT_MAX_LENGTH
 from otelagents.telemetry._export import CountingBatchSpanProcessor, LossCounter, SizeBoundedSpanExporter
 from otelagents.telemetry._metrics import MetricsEngine, MetricsServer, OTLPMetricsBridge
+from otelagents.telemetry._metrics.multiprocess import SnapshotWriter
 from otelagents.telemetry._metrics.sdk_bridge import engine_for
 from otelagents.telemetry._observer import Telemetry, install, uninstrument
 from otelagents.telemetry._otlp_config import (
@@ -82,6 +84,7 @@ class TelemetryHandle:
         self.owns_tracer_provider = owns_tracer_provider
         self.span_losses = span_losses
         self.fork_recipe: _fork.ForkRecipe | None = None
+        self.snapshot_writer: SnapshotWriter | None = None  # with metrics_dir (several processes)
         self.forked = False  # True in a child process forked after setup() (see _fork)
         self._lock = threading.Lock()
         self._shut_down = False
@@ -136,6 +139,8 @@ class TelemetryHandle:
                                "is the OTLP endpoint reachable?", timeout_s)
         for bridge in self.metrics_exporters:
             ok = bridge.shutdown(_left(deadline)) and ok
+        if self.snapshot_writer is not None:
+            ok = self.snapshot_writer.stop(min(_left(deadline), 1.0)) and ok
         if self.metrics_server is not None:
             self.metrics_server.close()
         global _active
@@ -241,6 +246,7 @@ def setup(
     console: bool = False,
     metrics_interval_s: float | None = None,
     instrument: bool = True,
+    metrics_dir: str | os.PathLike[str] | None = None,
 ) -> TelemetryHandle:
     """Configure tracing and metrics for otelagents and return a handle (see the module docstring).
 
@@ -250,6 +256,10 @@ def setup(
     processes (``uvicorn --workers 4``, gunicorn), each worker gets its own port for Prometheus to scrape.
     In a worker forked after ``setup()`` (gunicorn ``--preload``), calling it again serves that worker's
     metrics and returns the inherited handle (see ``_fork``).
+
+    ``metrics_dir`` (else ``OTELAGENTS_METRICS_DIR``): one ``/metrics`` for several worker processes. Each
+    process writes its metrics to the directory; the one that holds the port (the gunicorn master, or the
+    first uvicorn worker) serves them merged (see ``_metrics.multiprocess``).
     """
     global _active
     with _active_lock:
@@ -268,10 +278,10 @@ def setup(
         interval_s = _interval(metrics_interval_s)
         # An application's own SDK MeterProvider also collects what /metrics serves (one engine per provider).
         engine = engine_for(otel_metrics.get_meter_provider()) or MetricsEngine()
+        directory = metrics_dir or env_value("OTELAGENTS_METRICS_DIR")
         server = None
-        if prometheus:
-            host, port = _prometheus_address(prometheus_host, prometheus_port)
-            server = _fork.serve_metrics(engine, host, port)  # first: a taken port fails before anything else
+        if prometheus:  # first: a taken port fails before anything else
+            server = _fork.serve(engine, *_prometheus_address(prometheus_host, prometheus_port), directory)
         try:
             losses = LossCounter()
             provider, owned, span_exporters = _tracer_provider(service_name, trace_protocol, trace_endpoint,
@@ -294,7 +304,10 @@ def setup(
             install(telemetry)
         _active = TelemetryHandle(telemetry, provider, engine, server, tuple(bridges), owned,
                                   losses if owned else None)
-        _active.fork_recipe = _fork.ForkRecipe(resource, interval_s, makers, span_exporters)
+        _active.fork_recipe = _fork.ForkRecipe(resource, interval_s, makers, span_exporters,
+                                               str(directory) if directory else None)
+        if directory:
+            _active.snapshot_writer = SnapshotWriter(engine, directory).start()
         _fork.register()
         return _active
 

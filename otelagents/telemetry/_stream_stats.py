@@ -39,6 +39,7 @@ from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import input_messages, json_within, output_messages, system_instructions
 from otelagents.telemetry._instruments import AttrItems, with_error
 from otelagents.telemetry._spans import end_span, exemplar_of
+from otelagents.telemetry._tool_definitions import tool_definitions
 
 if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry, RunTelemetry
@@ -93,18 +94,27 @@ def _start_attributes(call: ModelCallInfo) -> dict[str, Any]:
     return attrs
 
 
-def _finish_reason(response: ModelResponse | None, terminal: Any) -> str:
+# Responses incomplete_details reasons in Chat Completions' finish_reason words.
+_CHAT_FINISH_REASONS = {"max_output_tokens": "length"}
+
+
+def _finish_reason(response: ModelResponse | None, terminal: Any, api: str | None) -> str:
+    """The finish reason as the server said it: Chat's ``finish_reason`` words on Chat Completions
+    (``length``, ``content_filter``), ``incomplete_details.reason`` on Responses (``max_output_tokens``)."""
+    cut_short = None
     if response is not None:
-        for item in response.output:
-            if getattr(item, "type", None) == "function_call":
-                return sc.FINISH_REASON_TOOL_CALLS
-        return sc.FINISH_REASON_STOP
-    if terminal is not None and terminal.type == "response.incomplete":
-        details = getattr(terminal.response, "incomplete_details", None)
-        reason = getattr(details, "reason", None)
-        if reason:
-            return str(reason)
-    return sc.FINISH_REASON_ERROR
+        cut_short = getattr(getattr(response.raw, "incomplete_details", None), "reason", None)
+        if not cut_short:
+            for item in response.output:
+                if getattr(item, "type", None) == "function_call":
+                    return sc.FINISH_REASON_TOOL_CALLS
+            return sc.FINISH_REASON_STOP
+    elif terminal is not None and terminal.type == "response.incomplete":
+        cut_short = getattr(getattr(terminal.response, "incomplete_details", None), "reason", None)
+    if not cut_short:
+        return sc.FINISH_REASON_ERROR
+    reason = str(cut_short)
+    return _CHAT_FINISH_REASONS.get(reason, reason) if api == "chat_completions" else reason
 
 
 def _stream_key(call: ModelCallInfo) -> AttrItems:
@@ -164,6 +174,9 @@ class ModelCallTelemetry(ModelCallObservation):
                 span.set_attribute(sc.GEN_AI_SYSTEM_INSTRUCTIONS,
                                    json_within(system_instructions(call.system_instructions), limit))
             span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, json_within(input_messages(call.input), limit))
+            definitions = tool_definitions(call.tools, call.handoffs)
+            if definitions:
+                span.set_attribute(sc.GEN_AI_TOOL_DEFINITIONS, json_within(definitions, limit))
         run.track(self)
         run.stack.push(self, span)
         self.stream_key = _stream_key(call)
@@ -236,7 +249,7 @@ class ModelCallTelemetry(ModelCallObservation):
             output_tokens = int(getattr(usage, "output_tokens", 0) or 0)
             self._agent.add_usage(input_tokens, output_tokens)
         deltas, started = self._deltas, self._sent or self._started
-        finish = _finish_reason(response, terminal)
+        finish = _finish_reason(response, terminal, call.model.api)
         if span.is_recording():
             attrs: dict[str, Any] = {sc.GEN_AI_RESPONSE_FINISH_REASONS: (finish,),
                                      sc.OTELAGENTS_OUTPUT_CHUNKS: len(deltas)}

@@ -52,6 +52,9 @@ class Reply:
     retry_after: float | None = None
     error_message: str | None = None
     raw_frames: tuple[bytes, ...] | None = None  # served verbatim instead of a rendered stream
+    # The server stops the answer early, after its output: "length" or "content_filter" (Chat: that
+    # finish_reason; Responses: response.incomplete holding the output, reason max_output_tokens or content_filter)
+    finish_reason: str | None = None
 
     @classmethod
     def text(cls, text: str, *, chunks: int | None = None, **options: Any) -> Reply:
@@ -255,9 +258,15 @@ def responses_frames(reply: Reply, model: str, response_id: str, created_at: int
         "output_tokens": numbers[1], "output_tokens_details": {"reasoning_tokens": numbers[3]},
         "total_tokens": numbers[0] + numbers[1],
     }
-    if fault != "no_terminal":
+    if reply.finish_reason is not None:
+        reason = _INCOMPLETE_REASONS.get(reply.finish_reason, reply.finish_reason)
+        emit("response.incomplete", response=response("incomplete", usage=usage, incomplete_details={"reason": reason}))
+    elif fault != "no_terminal":
         emit("response.completed", response=response("completed", usage=usage))
     return Rendered(frames, mid=mid)
+
+
+_INCOMPLETE_REASONS = {"length": "max_output_tokens"}
 
 
 # --- Chat Completions -------------------------------------------------------------------------------------
@@ -306,7 +315,7 @@ def chat_frames(reply: Reply, model: str, completion_id: str, created: int, incl
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, is_delta=True)
                 deltas += 1
         if fault != "no_terminal":
-            chunk({}, "tool_calls" if reply.calls else "stop")
+            chunk({}, reply.finish_reason or ("tool_calls" if reply.calls else "stop"))
     mid = len(frames) // 2
     if fault == "no_terminal":
         return Rendered(frames, mid=mid)

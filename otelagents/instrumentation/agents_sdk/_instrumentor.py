@@ -17,6 +17,8 @@ _TESTED_MINOR = (0, 24)
 _INSTALL_HINT = ('otelagents\' Agents SDK plugin needs the openai-agents package: '
                  'pip install "otelagents[agents-sdk]"')
 
+_SETTINGS = ("tracer_provider", "meter_provider", "telemetry", "capture_content", "content_max_length",
+             "stall_threshold_s")
 _lock = threading.Lock()
 _processor: Any = None
 _warned: set[str] = set()
@@ -76,6 +78,10 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from . import _patches
         from ._processor import ObservingProcessor
 
+        unknown = sorted(set(kwargs) - set(_SETTINGS))
+        if unknown:
+            raise TypeError(f"OpenAIAgentsInstrumentor.instrument() got unknown settings {unknown}; it accepts "
+                            f"{list(_SETTINGS)}")
         version = str(getattr(agents, "__version__", "0"))
         if _version_tuple(version) != _TESTED_MINOR:
             _warn_once("version", "otelagents: openai-agents %s is outside the tested range (%s); instrumenting "

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from http.server import ThreadingHTTPServer
 from socket import AF_INET6
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import MetricsHandler
@@ -120,6 +121,12 @@ def _gauge(snap: MetricSnapshot) -> Metric:
 _BUILDERS = {"histogram": _histogram, "counter": _counter, "gauge": _gauge}
 
 
+class SnapshotSource(Protocol):
+    """Anything with the engine's ``collect()``: a ``MetricsEngine``, or the merge of several processes'."""
+
+    def collect(self) -> list[MetricSnapshot]: ...
+
+
 class PrometheusCollector:
     """A ``prometheus_client`` custom collector that renders an engine snapshot at each scrape.
 
@@ -127,7 +134,7 @@ class PrometheusCollector:
     Metrics with no series yet are left out.
     """
 
-    def __init__(self, engine: MetricsEngine) -> None:
+    def __init__(self, engine: MetricsEngine | SnapshotSource) -> None:
         self.engine = engine
 
     def collect(self) -> Iterator[Metric]:
@@ -165,7 +172,7 @@ class MetricsServer:
     'http://127.0.0.1:43121/metrics'
     """
 
-    def __init__(self, engine: MetricsEngine, host: str = "127.0.0.1", port: int = 9464) -> None:
+    def __init__(self, engine: MetricsEngine | SnapshotSource, host: str = "127.0.0.1", port: int = 9464) -> None:
         self.engine = engine
         self.host = host
         self.port = port
