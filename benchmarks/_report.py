@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from benchmarks._stats import median
 from benchmarks.accuracy import AccuracyResult
 from benchmarks.resolution import ResolutionResult, worst
 from benchmarks.scale import ScaleResult
@@ -81,7 +82,21 @@ def cost_rows(t: ThroughputResult | None, hot: HotPathCost | None) -> list[Row]:
     else:
         rows.append(Row(s, "µs per event() call, hot path alone (no-op hook)",
                         f"{hot.event_us:.3f} ({hot.noop_us:.3f})"))
+    rows.append(_plugin_row(s, t, hot))
     return rows
+
+
+def _plugin_row(s: str, t: ThroughputResult | None, hot: HotPathCost | None) -> Row:
+    """The SDK plugin's own CPU per event, and its share of the SDK's CPU per event (tracing off)."""
+    figure = "µs CPU per event, SDK plugin's layers alone (share of SDK tracing off CPU per event)"
+    if hot is None or hot.plugin_us is None:
+        why = "section not run" if hot is None else "openai-agents not importable"
+        return Row(s, figure, f"n/a ({why})", "<= 3 %")
+    sdk_samples = t.samples.get("sdk_off", []) if t is not None else []
+    if not sdk_samples:
+        return Row(s, figure, f"{hot.plugin_us:.2f} (no SDK throughput rounds)", "<= 3 %")
+    share = hot.plugin_us / median([x.cpu_us_per_event for x in sdk_samples])
+    return Row(s, figure, f"{hot.plugin_us:.2f} ({share:.2%})", "<= 3 %", _check(share, share <= 0.03))
 
 
 def accuracy_rows(a: AccuracyResult | None) -> list[Row]:

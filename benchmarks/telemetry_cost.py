@@ -7,7 +7,8 @@ Two figures:
   threads competing for the interpreter), spread over its events;
 * the ``ModelCallObservation.event()`` hot path alone, with ``timeit``: the per-event hook of a real
   ``chat`` observation (SDK tracer provider, ``MetricsEngine``) fed a real text-delta event, next to the
-  no-op observation's hook that the loop calls when telemetry is off.
+  no-op observation's hook that the loop calls when telemetry is off;
+* the Agents SDK plugin's per-event layers alone (``sdk_plugin_cost``), when openai-agents is installed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class HotPathCost:
     noop_us: float  # the no-op observation (telemetry off)
     number: int
     repeat: int
+    plugin_us: float | None = None  # the Agents SDK plugin's per-event layers (None: openai-agents missing)
 
 
 def _delta_event() -> Any:
@@ -70,5 +72,16 @@ def measure_hot_path(number: int = 200_000, repeat: int = 7) -> HotPathCost:
         times.append(timeit.timeit(lambda: hook(event), number=number))  # noqa: B023 - used at once
         observation.ended(None, Outcome())
         run.ended(Outcome())
+    plugin_us = None
+    if _importable("agents"):
+        from benchmarks.sdk_plugin_cost import measure_plugin_layers
+
+        plugin_us = measure_plugin_layers(max(number // 4, 5_000), repeat)
     return HotPathCost(event_us=median(times) / number * 1e6, noop_us=median(noop_times) / number * 1e6,
-                       number=number, repeat=repeat)
+                       number=number, repeat=repeat, plugin_us=plugin_us)
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -43,6 +44,4 @@ def run_profile(scenario: str | Path, endpoint: Endpoint, observers: list[RunObs
                 **options: Any) -> Profile:
     """Profile in process (no report); returns the result."""
     opts = ProfileOptions(workload=workload(str(scenario)), endpoint=endpoint, **{"warmup": 0, **options})
-    import asyncio
-
     return asyncio.run(profile(opts, observers or [], io.StringIO(), io.StringIO()))

@@ -257,6 +257,8 @@ async def test_model_failure_after_retries(sdk: SDKRig, api: str) -> None:
     assert hist(sdk.rig.engine, sc.METRIC_OPERATION_DURATION, {sc.ERROR_TYPE: error}).count == 1
     assert counter_value(sdk.rig.engine, sc.METRIC_ERRORS, {sc.GEN_AI_OPERATION_NAME: "chat"}) == 1
     assert points_none(sdk.rig, sc.METRIC_TIME_TO_FIRST_CHUNK)
+    # The consumer received the run's error: it did not leave early.
+    assert sc.OTELAGENTS_CONSUMER_LEFT not in (sdk.rig.span("invoke_workflow Agent workflow").attributes or {})
     assert_all_closed(sdk.rig)
 
 

@@ -37,6 +37,7 @@ FIGURES = [
     "µs per chunk, SDK: OTel - tracing off",
     "µs per chunk, SDK: otelagents plugin - tracing off",
     "µs per event() call, hot path alone",
+    "µs CPU per event, SDK plugin's layers alone",
     "time to first token abs error, median / max (ms)",
     "mean chunk gap abs error, median / max (ms)",
     "concurrent streamed runs (peak in flight)",
@@ -65,6 +66,7 @@ FIGURES = [
 # Rows that depend on the optional openai-agents SDK (the `bench` extra); all others need only otelagents.
 SDK_FIGURES = {FIGURES[i] for i in (3, 4, 5, 6, 7, 8)} | {
     "µs per chunk, SDK: OTel - tracing off", "µs per chunk, SDK: otelagents plugin - tracing off",
+    "µs CPU per event, SDK plugin's layers alone",
     "ratio SDK + otelagents plugin / SDK tracing off, events per CPU second"}
 
 

@@ -105,9 +105,9 @@ def test_force_flush_against_a_hung_collector_returns_false_within_its_timeout()
         report = run_script({"otlp_endpoint": receiver.grpc_endpoint, "runs": 1, "flush_s": 2.0,
                              "metrics_interval_s": 3600})
     assert report["flushed"] is False
-    assert report["flush_s"] < 2.0 + 1.5, report  # the timeout in total, with room for a busy machine
+    assert report["flush_s"] < 2.0 + 3.0, report  # the timeout in total, with room for a busy machine
     assert report["shutdown"] is False
-    assert report["shutdown_s"] < 2.0 + 1.5, report
+    assert report["shutdown_s"] < 2.0 + 3.0, report
 
 
 def test_force_flush_reports_a_refused_export_as_false() -> None:

@@ -85,6 +85,15 @@ def test_schema_rejects_a_broken_document(tmp_path: Path) -> None:
     assert not (tmp_path / "report.html").exists()  # --no-report
 
 
+def test_no_report_says_when_an_older_report_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["profile", "--fast", "--concurrency", "1", "--requests", "1", "--output", str(tmp_path),
+            "--metrics-port", "0", "--warmup", "0"]
+    assert main(argv) == 0 and (tmp_path / "report.html").exists()
+    assert "from an earlier profile" not in capsys.readouterr().out
+    assert main([*argv, "--no-report"]) == 0
+    assert f"note     {tmp_path / 'report.html'} is from an earlier profile" in capsys.readouterr().out
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

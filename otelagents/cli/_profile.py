@@ -198,6 +198,7 @@ def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: Text
 def _finish(args: argparse.Namespace, endpoint: Any, result: Any, out: TextIO) -> None:
     """Write the report; raise when no request of any level succeeded (the results are written anyway)."""
     from otelagents.profile._report import write_report
+    from otelagents.profile._results import REPORT_FILE
 
     if all(run["completed"] == 0 for run in result.runs):
         first = next((r for r in result.records if r.get("error")), None)
@@ -207,6 +208,8 @@ def _finish(args: argparse.Namespace, endpoint: Any, result: Any, out: TextIO) -
     out.write(f"results  {args.output / 'results.json'} (raw records in requests.jsonl)\n")
     if not args.no_report:
         out.write(f"report   {write_report(args.output, result, args.trace_url)}\n")
+    elif (args.output / REPORT_FILE).exists():
+        out.write(f"note     {args.output / REPORT_FILE} is from an earlier profile (--no-report left it alone)\n")
     out.flush()
 
 

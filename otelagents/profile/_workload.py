@@ -114,7 +114,8 @@ class Endpoint:
 
     def describe(self) -> str:
         if self.offline:
-            return f"the offline scripted model {self.model!r}, paced like a hosted model (no network)"
+            timing = "with no delays" if self.pace.is_none else "paced like a hosted model"
+            return f"the offline scripted model {self.model!r}, {timing} (no network)"
         return f"model {self.model!r} at {self.base_url} over the {self.api} API"
 
 

@@ -36,8 +36,11 @@ from otelagents.usage import Usage as CoreUsage
 from ._processor import SDKError
 from ._runs import RunRecord, ToolRef
 
-_TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error", "response.error"))
-_ITEM_EVENTS = frozenset(("response.output_item.added", "response.output_item.done"))
+_FINAL, _FAILED, _ITEM = 1, 2, 3
+_ACTIONS = {"response.completed": _FINAL, "response.failed": _FAILED, "response.incomplete": _FAILED,
+            "error": _FAILED, "response.error": _FAILED, "response.output_item.added": _ITEM,
+            "response.output_item.done": _ITEM}
+_action = _ACTIONS.get
 # Tools OpenAI runs on its side during a Responses call (output item type -> tool name, gen_ai.tool.type).
 HOSTED_TOOLS = {
     "web_search_call": ("web_search", sc.TOOL_TYPE_EXTENSION),
@@ -189,12 +192,14 @@ class ObservedModel(Model):
                 except Exception as exc:
                     observer_failed("ModelCallObservation.event", exc)
                 kind = event.type
-                if kind == "response.completed":
-                    final = event.response
-                elif kind in _TERMINAL_FAILURES:
-                    failed = event
-                elif kind in _ITEM_EVENTS:
-                    hosted.seen(kind, event.item)
+                action = _action(kind)  # None for the deltas: one look-up on the hot path
+                if action is not None:
+                    if action == _FINAL:
+                        final = event.response
+                    elif action == _FAILED:
+                        failed = event
+                    else:
+                        hosted.seen(kind, event.item)
                 yield event
         except BaseException as exc:
             outcome = _outcome_of(exc)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
 
@@ -118,19 +118,44 @@ def _stream_events(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, 
     record = _streams.get(id(instance))
     if record is None:
         return stream
-    return _watch_consumer(stream, instance, record)
+    return _WatchedEvents(stream, instance, record)
 
 
-async def _watch_consumer(stream: Any, result: Any, record: RunRecord) -> AsyncIterator[Any]:
-    finished = False
-    try:
-        async for event in stream:
-            yield event
-        finished = True
-    finally:
-        if not finished and not result.is_complete:
-            record.mark_consumer_left()
-        await stream.aclose()
+class _WatchedEvents:
+    """The consumer's iterator over ``stream_events()``: each step is one delegated call (no generator of
+    our own per event); dropped or closed before the run completed, it records that the consumer left."""
+
+    __slots__ = ("_inner", "_record", "_result")
+
+    def __init__(self, inner: Any, result: Any, record: RunRecord) -> None:
+        self._inner, self._result, self._record = inner, result, record
+
+    def __aiter__(self) -> _WatchedEvents:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._inner.__anext__()
+
+    def asend(self, value: Any) -> Any:
+        return self._inner.asend(value)
+
+    def athrow(self, *args: Any) -> Any:
+        return self._inner.athrow(*args)
+
+    def aclose(self) -> Any:
+        self._left()
+        return self._inner.aclose()
+
+    def _left(self) -> None:
+        result = self._result
+        if not result.is_complete and getattr(result, "_stored_exception", None) is None:
+            self._record.mark_consumer_left()
+
+    def __del__(self) -> None:  # a consumer that breaks out of ``async for`` drops the iterator
+        try:
+            self._left()
+        except Exception:  # noqa: BLE001, S110 - never raise from a finalizer
+            pass
 
 
 def _get_model(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
