@@ -250,3 +250,29 @@ async def test_tool_guardrails(api: str) -> None:
     expected, got = await run_both(tool_guardrails, TOOL_GUARD_REPLIES, api)
     assert got == expected
     assert got[0].extra["outputs"] == ["Amount too large.", "[redacted]"]
+
+
+async def session_with_failures(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """A run whose model call fails, then one that fails after a tool turn: what the session keeps."""
+
+    @lib.function_tool
+    def lookup(q: str) -> str:
+        return f"found {q}"
+
+    agent = lib.Agent(name="Memo", model=model, tools=[lookup])
+    session = lib.SQLiteSession("failing")
+    outcomes = []
+    for text in ("one", "two"):
+        outcomes.append(await stream(lib.Runner.run_streamed(agent, text, session=session)))
+        outcomes[-1].events = [e for e in outcomes[-1].events if e[0] != "raw"]  # the failed stream's raw tail
+    outcomes.append(Outcome(extra={"stored": await session.get_items()}))
+    return outcomes
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_session_keeps_the_input_of_failed_runs(api: str) -> None:
+    replies = [Reply.status(500), Reply.tool_calls([("lookup", {"q": "x"})]), Reply.status(500)]
+    expected, got = await run_both(session_with_failures, replies, api)
+    assert got == expected
+    assert [o.error for o in got[:2]] == ["InternalServerError", "InternalServerError"]
+    assert len(got[2].extra["stored"]) == 4
