@@ -4,6 +4,8 @@ Global OpenTelemetry providers cannot be unset, so this section runs in a fresh 
 (``python -m benchmarks.default_paths``) in two phases, each measuring its variants side by side (A B C,
 A B C, ... per round, as ``throughput.py`` does, same server, one long answer of ``--deltas`` deltas):
 
+Rounds alternate the order of the variants (A B C, C B A, ...), so being measured first favours none.
+
 1. **no SDK configured**: ``default`` (the default observer, ``RunConfig()``) against ``disabled``
    (``RunConfig(tracing_disabled=True)``);
 2. **application-owned SDK providers** (set the usual way: a global ``TracerProvider`` with a
@@ -98,8 +100,10 @@ async def _measure(variants: dict[str, Any], rounds: int, repeat: int) -> dict[s
     samples: dict[str, list[list[float]]] = {key: [] for key in variants}
     for variant in variants.values():
         await variant.run()  # warm-up
-    for _ in range(rounds):
-        for key, variant in variants.items():
+    order = list(variants.items())
+    for round_number in range(rounds):
+        # Alternate the order (A B C, C B A, ...): a variant measured first in every round would be favoured.
+        for key, variant in (order if round_number % 2 == 0 else order[::-1]):
             gc.collect()
             events = 0
             cpu, start = time.process_time(), time.perf_counter()

@@ -62,6 +62,7 @@ from .observer import (
     ToolCallInfo,
     ToolObservation,
 )
+from .prompts import DynamicPromptFunction, GenerateDynamicPromptData, Prompt
 from .result import RunResult, RunResultStreaming
 from .run import Runner, set_default_model, set_default_model_provider
 from .run_config import ReasoningItemIdPolicy, RunConfig
@@ -143,9 +144,11 @@ __all__ = [
     "AgentUpdatedStreamEvent",
     "AgentsException",
     "CodeInterpreterTool",
+    "DynamicPromptFunction",
     "FileSearchTool",
     "FunctionTool",
     "FunctionToolResult",
+    "GenerateDynamicPromptData",
     "GuardrailFunctionOutput",
     "GuardrailInfo",
     "GuardrailObservation",
@@ -180,6 +183,7 @@ __all__ = [
     "OutputGuardrail",
     "OutputGuardrailResult",
     "OutputGuardrailTripwireTriggered",
+    "Prompt",
     "RawResponsesStreamEvent",
     "ReasoningItem",
     "ReasoningItemIdPolicy",

@@ -249,7 +249,8 @@ class RunLoop:
             settings = settings.resolve(ModelSettings(extra_headers=dict(headers)))
         await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         await _call_hook(agent.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
-        request = ModelRequest(system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing)
+        request = ModelRequest(system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,
+                               prompt=await agent.get_prompt(ctx))
         if conversation is not None:
             request.previous_response_id = conversation.previous_response_id
             request.conversation_id = conversation.conversation_id
@@ -297,7 +298,7 @@ class RunLoop:
                     turn.handoff_runs.append(HandoffRun(call=raw, handoff=handoff_map[raw.name]))
                     continue
                 tool = tool_map.get(raw.name)
-                if tool is None and self.run_config.tool_not_found_behavior == "raise":
+                if tool is None and self.run_config.tool_not_found_behavior != "return_error_to_model":
                     raise ModelBehaviorError(f"Tool {raw.name} not found in agent {agent.name}")
                 turn.model_items.append(ToolCallItem(agent=agent, raw_item=raw))
                 turn.tool_runs.append(ToolRun(call=raw, tool=tool))

@@ -1,10 +1,10 @@
 """A run's session: the history read before the first turn, and what the run appends to it.
 
 As in the Agents SDK, the model's input is the session's history followed by the new input (or what
-``RunConfig.session_input_callback`` makes of the two), ``result.input`` is that combined input, and the
-session receives the new input items with the first turn's items, then each later turn's items. The last
-turn's items are appended only once its output guardrails have passed; an input guardrail's tripwire
-still records the input.
+``RunConfig.session_input_callback`` makes of the two), ``result.input`` is that combined input, the
+session receives the new input items before the first model call (so they stay even when the run fails or
+a guardrail stops it), then each turn's items as the turn ends; the last turn's items only once its output
+guardrails have passed.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .lifecycle import RunHooks
     from .memory.session import Session
     from .models.interface import Model
+    from .prompts import DynamicPromptFunction, Prompt
     from .run_config import RunConfig
 
 
@@ -66,6 +67,11 @@ class Agent(Generic[TContext]):
     input_guardrails: list[InputGuardrail[Any]] = field(default_factory=list)
     output_guardrails: list[OutputGuardrail[Any]] = field(default_factory=list)
     hooks: Any = None
+    # A prompt stored on the OpenAI platform (sent with each Responses call), as in the SDK.
+    prompt: Prompt | DynamicPromptFunction | None = None
+    # MCP is not supported by otelagents' runner: setting these raises UserError (see _check_mcp).
+    mcp_servers: list[Any] = field(default_factory=list)
+    mcp_config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -89,6 +95,7 @@ class Agent(Generic[TContext]):
                     "(hosted tools: WebSearchTool, FileSearchTool, CodeInterpreterTool, ImageGenerationTool)"
                 )
         _check_guardrails(self)
+        _check_mcp(self)
         if self.model is not None and self.model_settings == _implicit_settings(None):
             self.model_settings = _implicit_settings(self.model)  # as the SDK: defaults for the named model
         for target in self.handoffs:
@@ -97,6 +104,12 @@ class Agent(Generic[TContext]):
                     f"Agent {self.name!r}: handoffs must be Agents or handoff(...) objects, "
                     f"not {type(target).__name__}"
                 )
+
+    async def get_prompt(self, run_context: RunContextWrapper[TContext]) -> dict[str, Any] | None:
+        """The prompt to send with this agent's model calls (``prompt`` resolved for this run)."""
+        from .prompts import PromptUtil
+
+        return await PromptUtil.to_model_input(self.prompt, run_context, self)
 
     def clone(self, **changes: Any) -> Agent[TContext]:
         """A copy with some fields changed."""
@@ -186,6 +199,15 @@ async def _enabled(flag: Any, ctx: RunContextWrapper[Any], agent: Agent[Any]) ->
     if inspect.isawaitable(value):
         value = await value
     return bool(value)
+
+
+def _check_mcp(agent: Agent[Any]) -> None:
+    if agent.mcp_servers or agent.mcp_config:
+        raise UserError(
+            f"Agent {agent.name!r}: MCP servers (mcp_servers / mcp_config) are not supported by otelagents' "
+            "runner. Run the Agents SDK itself with the telemetry plugin: `from otelagents.instrumentation "
+            "import OpenAIAgentsInstrumentor; OpenAIAgentsInstrumentor().instrument()`."
+        )
 
 
 def _implicit_settings(model: str | Model | None) -> ModelSettings:

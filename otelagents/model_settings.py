@@ -31,6 +31,23 @@ class ModelSettings:
     timeout: float | None = None
     # Keep the provider's usage payload on ModelResponse.raw_usage (as in the SDK); never sent.
     preserve_raw_usage: bool | None = None
+    # Sent as they are on the Responses API, as the SDK sends them.
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    context_management: list[Any] | None = None
+    # The SDK's retry policies are not implemented: setting one raises UserError (the openai client's
+    # max_retries is the alternative).
+    retry: Any = None
+
+    def __post_init__(self) -> None:
+        if self.retry is not None:
+            from .exceptions import UserError
+
+            raise UserError(
+                "ModelSettings.retry is not supported by otelagents' runner; set max_retries on the openai "
+                "client instead, or run the Agents SDK itself with the telemetry plugin "
+                "(otelagents.instrumentation.OpenAIAgentsInstrumentor)."
+            )
 
     def resolve(self, override: ModelSettings | None) -> ModelSettings:
         """A copy where the override's set (non-``None``) fields win; ``extra_args`` and headers merge."""

@@ -11,7 +11,7 @@ from ._run_loop import RunLoop
 from ._server_conversation import ServerConversation
 from ._session import SessionRun, check_session
 from .agent import Agent
-from .exceptions import InputGuardrailTripwireTriggered, UserError
+from .exceptions import UserError
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
@@ -226,6 +226,7 @@ async def _drive(
     try:
         session_run = SessionRun(session, config.session_settings, config.session_input_callback)
         result.input = await session_run.prepare(result.input)
+        await session_run.save([])  # the new input is stored before any model call, as in the SDK
         observation = start_run_observation(
             run_observers(config.observers),
             RunInfo(
@@ -241,10 +242,6 @@ async def _drive(
                        settings_for=model_settings_for, session=session_run, conversation=conversation)
         try:
             await loop.run()
-        except InputGuardrailTripwireTriggered as exc:
-            loop.fail(exc)
-            await session_run.save([])  # the SDK keeps the input of a run its input guardrails stopped
-            raise
         except BaseException as exc:
             loop.fail(exc)
             raise

@@ -70,7 +70,7 @@ class RunConfig:
     trace_metadata: dict[str, Any] | None = None
     tracing_disabled: bool = False
     trace_include_sensitive_data: bool = field(default_factory=_default_sensitive)
-    tool_not_found_behavior: Literal["raise", "return_error_to_model"] = "raise"
+    tool_not_found_behavior: Literal["raise_error", "raise", "return_error_to_model"] = "raise_error"
     max_function_tool_concurrency: int | None = None
     observers: list[RunObserver] = field(default_factory=list)
     # The Agents SDK's settings, with its meaning (see its RunConfig):
@@ -78,6 +78,33 @@ class RunConfig:
     nest_handoff_history: bool = False
     handoff_history_mapper: Callable[[list[Any]], list[Any]] | None = None
     reasoning_item_id_policy: ReasoningItemIdPolicy | None = None
+    # The SDK's settings otelagents' runner does not implement: setting one raises UserError.
+    tool_name_collision_policy: Literal["warn", "error"] | None = None
+    tool_error_formatter: Any = None
+    output_guardrail_blocked_message: Any = None
+    tool_execution: Any = None
+    sandbox: Any = None
+    tracing: Any = None
+
+    def __post_init__(self) -> None:
+        from .exceptions import UserError
+
+        if self.tool_not_found_behavior not in ("raise_error", "raise", "return_error_to_model"):
+            raise UserError(
+                f"tool_not_found_behavior must be 'raise_error' or 'return_error_to_model', "
+                f"not {self.tool_not_found_behavior!r}"
+            )
+        if self.reasoning_item_id_policy not in (None, "preserve", "omit"):
+            raise UserError(
+                f"reasoning_item_id_policy must be 'preserve', 'omit' or None, not {self.reasoning_item_id_policy!r}"
+            )
+        for name in _SDK_ONLY:
+            if getattr(self, name) is not None:
+                raise UserError(
+                    f"RunConfig.{name} is not supported by otelagents' runner; leave it unset, or run the Agents "
+                    "SDK itself with the telemetry plugin: `from otelagents.instrumentation import "
+                    "OpenAIAgentsInstrumentor; OpenAIAgentsInstrumentor().instrument()`."
+                )
 
     @classmethod
     def coerce(cls, value: RunConfig | dict[str, Any] | None) -> RunConfig:
@@ -95,3 +122,7 @@ class RunConfig:
         from .exceptions import UserError
 
         raise UserError(f"run_config must be a RunConfig or a dict, not {type(value).__name__}")
+
+
+_SDK_ONLY = ("tool_name_collision_policy", "tool_error_formatter", "output_guardrail_blocked_message",
+             "tool_execution", "sandbox", "tracing")

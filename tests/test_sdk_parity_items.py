@@ -262,3 +262,50 @@ async def test_an_explicit_empty_model_settings_gets_no_defaults_as_in_the_sdk(m
     sdk, ours = await both(scenario, [Reply.text("x")])
     keys = ("model", "reasoning", "text")
     assert {k: ours.requests[0].get(k) for k in keys} == {k: sdk.requests[0].get(k) for k in keys}
+
+
+# --- SDK settings: passed through where the Responses API takes them, refused where not implemented ------
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+async def test_prompts_and_cache_settings_are_sent_as_the_sdk_sends_them(dynamic: bool) -> None:
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        stored = {"id": "pmpt_1", "version": "2", "variables": {"city": "Paris"}}
+
+        async def make(data: Any) -> Any:
+            return {**stored, "variables": {"city": data.agent.name}}
+
+        agent = lib.Agent(name="Lyon", model=model, prompt=make if dynamic else stored,
+                          model_settings=lib.ModelSettings(prompt_cache_retention="24h"))
+        return (await lib.Runner.run(agent, "go", run_config=no_trace(lib))).final_output
+
+    sdk, ours = await both(scenario, [Reply.text("ok")])
+    keys = ("prompt", "prompt_cache_retention")
+    assert {k: ours.requests[0].get(k) for k in keys} == {k: sdk.requests[0].get(k) for k in keys}
+    assert ours.requests[0]["prompt"]["variables"] == {"city": "Lyon" if dynamic else "Paris"}
+
+
+@pytest.mark.parametrize("behavior", ["raise_error", "return_error_to_model"])
+async def test_tool_not_found_behavior_takes_the_sdks_values(behavior: str) -> None:
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        agent = lib.Agent(name="a", model=model)
+        try:
+            result = await lib.Runner.run(agent, "go", run_config=no_trace(lib, tool_not_found_behavior=behavior))
+        except Exception as exc:  # noqa: BLE001 - compared by name
+            return type(exc).__name__
+        return result.final_output
+
+    sdk, ours = await both(scenario, [Reply.tool_calls([("nope", {})]), Reply.text("recovered")])
+    assert ours.value == sdk.value == ("ModelBehaviorError" if behavior == "raise_error" else "recovered")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: otelagents.RunConfig(tracing={"api_key": "k"}),
+    lambda: otelagents.RunConfig(tool_error_formatter=lambda args: "x"),
+    lambda: otelagents.RunConfig(tool_not_found_behavior="ignore"),  # type: ignore[arg-type]
+    lambda: otelagents.ModelSettings(retry={"max_retries": 2}),
+    lambda: otelagents.Agent(name="a", mcp_servers=[object()]),
+])
+def test_sdk_settings_otelagents_does_not_implement_are_refused_naming_the_alternative(make: Any) -> None:
+    with pytest.raises(otelagents.UserError, match="OpenAIAgentsInstrumentor|raise_error"):
+        make()

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from ..model_settings import ModelSettings
     from ..tool import Tool
 
-_SIMPLE_SETTINGS = ("temperature", "top_p", "parallel_tool_calls", "truncation", "metadata", "store")
+_SIMPLE_SETTINGS = ("temperature", "top_p", "parallel_tool_calls", "truncation", "metadata", "store",
+                    "prompt_cache_retention", "prompt_cache_options", "context_management")
 
 
 def _responses_tools(tools: list[Tool], handoffs: list[Handoff], include: list[str]) -> list[dict[str, Any]]:

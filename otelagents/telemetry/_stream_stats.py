@@ -39,6 +39,7 @@ from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import input_messages, json_within, output_messages, system_instructions
 from otelagents.telemetry._instruments import AttrItems, with_error
 from otelagents.telemetry._spans import end_span, exemplar_of
+from otelagents.telemetry._tool_definitions import tool_definitions
 
 if TYPE_CHECKING:
     from otelagents.telemetry._observer import AgentTelemetry, RunTelemetry
@@ -173,6 +174,9 @@ class ModelCallTelemetry(ModelCallObservation):
                 span.set_attribute(sc.GEN_AI_SYSTEM_INSTRUCTIONS,
                                    json_within(system_instructions(call.system_instructions), limit))
             span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, json_within(input_messages(call.input), limit))
+            definitions = tool_definitions(call.tools, call.handoffs)
+            if definitions:
+                span.set_attribute(sc.GEN_AI_TOOL_DEFINITIONS, json_within(definitions, limit))
         run.track(self)
         run.stack.push(self, span)
         self.stream_key = _stream_key(call)

@@ -53,6 +53,7 @@ GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
 # Handoff attributes follow the open proposal (semantic-conventions-genai PR #98).
 GEN_AI_AGENT_HANDOFF_SOURCE_NAME: Final = "gen_ai.agent.handoff.source.name"
 GEN_AI_AGENT_HANDOFF_TARGET_NAME: Final = "gen_ai.agent.handoff.target.name"
