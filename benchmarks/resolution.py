@@ -49,8 +49,10 @@ class ResolutionResult:
     budget: dict[str, int] = field(default_factory=dict)  # metric -> series per label set
     values: int = 0
 
-    def max_error(self, metric: str) -> float:
-        return max((e.error for e in self.estimates if e.metric == metric), default=float("nan"))
+    def max_error(self, metric: str, workload_prefix: str = "") -> float:
+        """The largest relative error of ``metric`` (over the workloads whose name starts with the prefix)."""
+        return max((e.error for e in self.estimates if e.metric == metric and e.workload.startswith(workload_prefix)),
+                   default=float("nan"))
 
     def to_json(self) -> dict[str, Any]:
         return {"values_per_workload": self.values, "budget": self.budget,

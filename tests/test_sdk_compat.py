@@ -276,3 +276,50 @@ async def test_session_keeps_the_input_of_failed_runs(api: str) -> None:
     assert got == expected
     assert [o.error for o in got[:2]] == ["InternalServerError", "InternalServerError"]
     assert len(got[2].extra["stored"]) == 4
+
+
+async def session_guardrails_and_handoff(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """On one session: a filtered handoff, an output tripwire on the agent handed to, an input tripwire."""
+
+    @lib.output_guardrail
+    def no_bad(ctx: Any, agent: Any, output: Any) -> Any:
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered="bad" in str(output))
+
+    @lib.input_guardrail
+    def no_evil(ctx: Any, agent: Any, value: Any) -> Any:
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered="evil" in str(value))
+
+    def drop_history(data: Any) -> Any:
+        return data.clone(pre_handoff_items=(), new_items=())
+
+    expert = lib.Agent(name="Expert", model=model, output_guardrails=[no_bad])
+    front = lib.Agent(name="Front", model=model, handoffs=[lib.handoff(expert, input_filter=drop_history)],
+                      input_guardrails=[no_evil])
+    session = lib.SQLiteSession("guarded")
+    outcomes = []
+    for text in ("one", "two", "evil three"):
+        outcome = await stream(lib.Runner.run_streamed(front, text, session=session))
+        outcome.events = [e for e in outcome.events if e[0] != "raw"]  # a cancelled model call's raw events race
+        outcomes.append(outcome)
+    outcomes.append(Outcome(extra={"stored": await session.get_items()}))
+    return outcomes
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_session_with_guardrails_and_a_filtered_handoff(api: str) -> None:
+    replies = [Reply.handoff("transfer_to_expert"), Reply.text("good"), Reply.handoff("transfer_to_expert"),
+               Reply.text("bad answer"), Reply.text("never", ttft=0.5)]
+    expected, got = await run_both(session_guardrails_and_handoff, replies, api)
+    assert got == expected
+    assert [o.error for o in got[:3]] == [None, "OutputGuardrailTripwireTriggered", "InputGuardrailTripwireTriggered"]
+
+
+async def hosted_tool_over_chat(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    agent = lib.Agent(name="Researcher", model=model, tools=[lib.WebSearchTool()])
+    return [await stream(lib.Runner.run_streamed(agent, "look it up"))]
+
+
+async def test_hosted_tools_are_refused_over_chat_completions() -> None:
+    expected, got = await run_both(hosted_tool_over_chat, [Reply.text("never sent")], "chat_completions")
+    assert got == expected
+    assert got[0].error == "UserError" and got[0].events == [("agent", "Researcher")]

@@ -39,6 +39,8 @@ AGENT = q.metric(sc.METRIC_INVOKE_AGENT_DURATION, SCOPE)
 TOOL = q.metric(sc.METRIC_EXECUTE_TOOL_DURATION, SCOPE)
 HANDOFFS = q.metric(sc.METRIC_HANDOFFS, SCOPE)
 ERRORS = q.metric(sc.METRIC_ERRORS, SCOPE)
+FIRST_TEXT = q.metric(sc.METRIC_RUN_TIME_TO_FIRST_TEXT, SCOPE)
+FINAL_OUTPUT = q.metric(sc.METRIC_RUN_TIME_TO_FINAL_OUTPUT, SCOPE)
 STREAMS_OPEN = q.metric(sc.METRIC_STREAMS_OPEN, SCOPE)
 STREAMS_STALLED = q.metric(sc.METRIC_STREAMS_STALLED, SCOPE)
 
@@ -90,6 +92,13 @@ def stream_latency() -> list[Panel]:
     decode = quantile_queries(DECODE, (0.05, 0.5, 0.95), exemplar=False)
     return [
         row("Stream latency"),
+        timeseries("Time to first text (run): p50, p95, p99, mean",
+                   "From a run's start to the first text its user sees (output text or a refusal), across tool "
+                   "calls and handoffs: what the user waits for (not filtered by agent or model).",
+                   (FIRST_TEXT.name,), quantile_queries(FIRST_TEXT, with_mean=True), "s"),
+        timeseries("Time to final output (run): p50, p95, p99, mean",
+                   "From a run's start to its final output (not filtered by agent or model).",
+                   (FINAL_OUTPUT.name,), quantile_queries(FINAL_OUTPUT, with_mean=True), "s"),
         *latency_pair("Time to first token",
                       "Time from sending a streaming request to its first output-bearing delta.", TTFT),
         *latency_pair("Time to first chunk",
