@@ -312,3 +312,14 @@ async def test_session_with_guardrails_and_a_filtered_handoff(api: str) -> None:
     expected, got = await run_both(session_guardrails_and_handoff, replies, api)
     assert got == expected
     assert [o.error for o in got[:3]] == [None, "OutputGuardrailTripwireTriggered", "InputGuardrailTripwireTriggered"]
+
+
+async def hosted_tool_over_chat(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    agent = lib.Agent(name="Researcher", model=model, tools=[lib.WebSearchTool()])
+    return [await stream(lib.Runner.run_streamed(agent, "look it up"))]
+
+
+async def test_hosted_tools_are_refused_over_chat_completions() -> None:
+    expected, got = await run_both(hosted_tool_over_chat, [Reply.text("never sent")], "chat_completions")
+    assert got == expected
+    assert got[0].error == "UserError" and got[0].events == [("agent", "Researcher")]
