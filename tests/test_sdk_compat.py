@@ -308,7 +308,7 @@ async def session_guardrails_and_handoff(lib: types.ModuleType, model: Any) -> l
 @pytest.mark.parametrize("api", APIS)
 async def test_session_with_guardrails_and_a_filtered_handoff(api: str) -> None:
     replies = [Reply.handoff("transfer_to_expert"), Reply.text("good"), Reply.handoff("transfer_to_expert"),
-               Reply.text("bad answer"), Reply.text("never", ttft=0.5)]
+               Reply.text("bad answer"), Reply.text("never", ttft=3.0)]
     expected, got = await run_both(session_guardrails_and_handoff, replies, api)
     assert got == expected
     assert [o.error for o in got[:3]] == [None, "OutputGuardrailTripwireTriggered", "InputGuardrailTripwireTriggered"]

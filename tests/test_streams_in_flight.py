@@ -114,7 +114,7 @@ async def test_waiting_for_the_first_token_is_open_but_not_stalled(
         served: tuple[OpenAICompatServer, MetricsEngine, MetricsServer]) -> None:
     server, engine, metrics = served
     rig = Rig(server, Telemetry(TracerProvider(), metrics=engine, stall_threshold_s=THRESHOLD_S), "responses")
-    server.add(Reply.text("slow to start", ttft=1.5))
+    server.add(Reply.text("slow to start", ttft=3.0))
     result, task = rig.start()
     await wait_for(lambda: gauges(metrics.url)[sc.METRIC_STREAMS_OPEN] == 1.0)
     await asyncio.sleep(3 * THRESHOLD_S)  # well past the threshold, still before the first token

@@ -158,6 +158,14 @@ class _WatchedEvents:
             pass
 
 
+def _cancel(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cancel()`` (immediate): the spans the SDK ends from here on end as cancelled, on any Python."""
+    record = _streams.get(id(instance))
+    if record is not None and _arg(args, kwargs, 0, "mode") in (None, "immediate"):
+        record.cancelling = True
+    return wrapped(*args, **kwargs)
+
+
 def _get_model(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     model = wrapped(*args, **kwargs)
     record = current_run.get()
@@ -234,6 +242,7 @@ PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("agents.run", "AgentRunner.run", _run),
     ("agents.run", "AgentRunner.run_streamed", _run_streamed),
     ("agents.result", "RunResultStreaming.stream_events", _stream_events),
+    ("agents.result", "RunResultStreaming.cancel", _cancel),
     ("agents.run_internal.run_loop", "get_model", _get_model),
     ("agents.run_internal.guardrails", "run_single_input_guardrail", _guardrail("input")),
     ("agents.run_internal.guardrails", "run_single_output_guardrail", _guardrail("output")),

@@ -150,8 +150,10 @@ def _tool_started(record: RunRecord, span: Any, data: Any) -> None:
     record.spans[span.span_id] = (observation, activation)
 
 
-def _cancelling() -> bool:
-    """The SDK is ending this span because its task is being cancelled (``cancel()``, task cancellation)."""
+def _cancelling(record: RunRecord) -> bool:
+    """The SDK is ending this span because the run is being cancelled (``cancel()``, task cancellation)."""
+    if record.cancelling:
+        return True
     try:
         task = asyncio.current_task()
     except RuntimeError:
@@ -164,7 +166,7 @@ def _ended(record: RunRecord, span: Any) -> None:
     data = span.span_data
     if isinstance(data, AgentSpanData):
         # A failed or cancelled agent is ended by the run's end, with the run's own error.
-        if span.error is None and record.agent_name == data.name and not _cancelling():
+        if span.error is None and record.agent_name == data.name and not _cancelling(record):
             # An agent that did not hand off produced the run's final output (the runner reports it so).
             record.end_agent(OK if record.handed_off else Outcome(output=FINAL_OUTPUT))
     elif isinstance(data, FunctionSpanData):
@@ -194,7 +196,7 @@ def _tool_ended(record: RunRecord, span: Any, data: Any) -> None:
             activation.__exit__(None, None, None)
         except Exception as exc:
             observer_failed("ToolObservation.activate (exit)", exc)
-    if _cancelling() or record.done:
+    if _cancelling(record) or record.done:
         return  # the run's end closes it as cancelled
     error = span.error
     if error is None:
