@@ -472,3 +472,28 @@ async def test_content_is_captured_only_when_asked(sdk: SDKRig) -> None:
     assert "weather in Paris?" in str(chats[0][sc.GEN_AI_INPUT_MESSAGES])
     assert "Be brief." in str(chats[0][sc.GEN_AI_SYSTEM_INSTRUCTIONS])
     assert "Sunny in Paris" in str(chats[1][sc.GEN_AI_OUTPUT_MESSAGES])
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_the_clock_starts_when_each_request_reaches_the_transport(sdk: SDKRig, api: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from otelagents.telemetry._stream_stats import ModelCallTelemetry
+
+    sent: list[float] = []
+    original = ModelCallTelemetry.request_sent
+
+    def counting(self: ModelCallTelemetry) -> None:
+        sent.append(0.0)
+        original(self)
+
+    monkeypatch.setattr(ModelCallTelemetry, "request_sent", counting)
+    sdk.server.add(Reply(http_status=500, error_message="busy"), Reply.text("one two three", ttft=0.2))
+    result = Runner.run_streamed(Agent(name="Clock", model=sdk.model(api)), "hi")
+    await drain(result)
+    await wait_run_done(result)
+    assert len(sent) == 2  # the first attempt and the client's retry each reached the transport
+    chat_span = sdk.rig.span("chat gpt-4.1")
+    attrs = chat_span.attributes or {}
+    assert chat_span.start_time is not None and chat_span.end_time is not None
+    # Timed from the retry leaving (after the 500 and the client's back-off), not from the call's start.
+    assert 0.2 <= attrs[sc.OTELAGENTS_TIME_TO_FIRST_TOKEN] < (chat_span.end_time - chat_span.start_time) / 1e9
