@@ -68,7 +68,7 @@ class _ToolSpan:
         self._done = False
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
                                  sc.GEN_AI_TOOL_TYPE: tool_type}
-        if call_id:  # unknown for a handoff seen through the Agents SDK's tracing
+        if call_id:  # left out when unknown
             attrs[sc.GEN_AI_TOOL_CALL_ID] = call_id
         if description:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = description
