@@ -308,7 +308,7 @@ async def session_guardrails_and_handoff(lib: types.ModuleType, model: Any) -> l
 @pytest.mark.parametrize("api", APIS)
 async def test_session_with_guardrails_and_a_filtered_handoff(api: str) -> None:
     replies = [Reply.handoff("transfer_to_expert"), Reply.text("good"), Reply.handoff("transfer_to_expert"),
-               Reply.text("bad answer"), Reply.text("never", ttft=0.5)]
+               Reply.text("bad answer"), Reply.text("never", ttft=3.0)]
     expected, got = await run_both(session_guardrails_and_handoff, replies, api)
     assert got == expected
     assert [o.error for o in got[:3]] == [None, "OutputGuardrailTripwireTriggered", "InputGuardrailTripwireTriggered"]
@@ -323,3 +323,30 @@ async def test_hosted_tools_are_refused_over_chat_completions() -> None:
     expected, got = await run_both(hosted_tool_over_chat, [Reply.text("never sent")], "chat_completions")
     assert got == expected
     assert got[0].error == "UserError" and got[0].events == [("agent", "Researcher")]
+
+
+async def what_input_guardrails_see(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """The value an input guardrail receives: with a session (run and streamed) and without one."""
+    seen: list[Any] = []
+
+    @lib.input_guardrail
+    def record(ctx: Any, agent: Any, value: Any) -> Any:
+        seen.append(value if isinstance(value, str) else [
+            item["content"] if isinstance(item.get("content"), str) else item.get("type") for item in value])
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    agent = lib.Agent(name="A", model=model, input_guardrails=[record])
+    session = lib.SQLiteSession("seen")
+    config = lib.RunConfig(tracing_disabled=True)
+    await lib.Runner.run(agent, "one", session=session, run_config=config)
+    await stream(lib.Runner.run_streamed(agent, "two", session=session))
+    await lib.Runner.run(agent, "three", run_config=config)
+    await stream(lib.Runner.run_streamed(agent, "four"))
+    return [Outcome(extra={"seen": seen})]
+
+
+async def test_what_input_guardrails_see() -> None:
+    replies = [Reply.text("a"), Reply.text("b"), Reply.text("c"), Reply.text("d")]
+    expected, got = await run_both(what_input_guardrails_see, replies, "responses")
+    assert got == expected
+    assert got[0].extra["seen"] == [["one"], ["one", "message", "two"], "three", ["four"]]

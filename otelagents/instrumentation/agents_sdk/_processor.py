@@ -46,6 +46,7 @@ from ._runs import RunRecord, ToolRef, current_run
 # Set by the wrapped SDK internals around the code that opens the matching span.
 tool_call_context: ContextVar[tuple[Any, Any] | None] = ContextVar("otelagents_sdk_tool_call", default=None)
 guardrail_kind: ContextVar[str | None] = ContextVar("otelagents_sdk_guardrail_kind", default=None)
+handoff_context: ContextVar[tuple[Any, Any] | None] = ContextVar("otelagents_sdk_handoff", default=None)
 
 # error.type when the SDK kept only an error message (no exception class to name).
 SDKError = type("_OTHER", (Exception,), {"__doc__": "An error the Agents SDK reported by message only."})
@@ -180,8 +181,10 @@ def _ended(record: RunRecord, span: Any) -> None:
         agent = record.agent
         if agent is not None and data.to_agent:
             source = data.from_agent or record.agent_name or ""
+            handoff, tool_call = handoff_context.get() or (None, None)
+            tool_name = getattr(handoff, "tool_name", None) or handoff_tool_name(data.to_agent)
             info = HandoffInfo(cast(Any, record.agent_ref(source)), cast(Any, record.agent_ref(data.to_agent)),
-                               handoff_tool_name(data.to_agent), "")
+                               str(tool_name), str(getattr(tool_call, "call_id", "") or ""), handoff)
             agent.handoff_started(info).ended(OK)
             record.handed_off = True
 
