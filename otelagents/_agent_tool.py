@@ -95,6 +95,18 @@ async def _nested_input(tool_name: str, arguments: str, adapter: TypeAdapter[Any
     return value
 
 
+async def _deliver(on_stream: Callable[[AgentToolStreamEvent], Any], payload: AgentToolStreamEvent) -> None:
+    """One nested event to the callback, awaited before the next (so at most one is ever pending); as in
+    the SDK, a callback that raises is logged and the nested run goes on."""
+    try:
+        delivered = on_stream(payload)
+        if inspect.isawaitable(delivered):
+            await delivered
+    except Exception as exc:
+        logger.error("Error while handling an agent tool on_stream event (agent %s): %r", payload["agent"].name, exc,
+                     exc_info=exc)
+
+
 def _call_of(ctx: ToolContext[Any]) -> ResponseFunctionToolCall:
     from openai.types.responses import ResponseFunctionToolCall
 
@@ -144,6 +156,8 @@ def agent_as_tool(
     if on_stream is not None and not callable(on_stream):
         raise UserError("on_stream must be callable or None. Pass run configuration with run_config=... "
                         "instead of as the fifth positional argument.")
+    if on_stream_max_pending_events is not None and on_stream_max_pending_events <= 0:
+        raise UserError("on_stream_max_pending_events must be a positive integer or None")
     if needs_approval:
         raise UserError(f"Agent.as_tool(needs_approval=...) (human approval of tool calls) is not supported by "
                         f"otelagents; {_PLUGIN}")
@@ -166,9 +180,7 @@ def agent_as_tool(
             result = Runner.run_streamed(agent, text, **options)
             call = ctx.tool_call or _call_of(ctx)
             async for event in result.stream_events():
-                delivered = on_stream(AgentToolStreamEvent(event=event, agent=agent, tool_call=call))
-                if inspect.isawaitable(delivered):
-                    await delivered
+                await _deliver(on_stream, AgentToolStreamEvent(event=event, agent=agent, tool_call=call))
         if custom_output_extractor is not None:
             return await custom_output_extractor(result)
         return default_output(result)

@@ -141,6 +141,9 @@ class ReasoningItem(_RunItemBase):
     type: Literal["reasoning_item"] = "reasoning_item"
 
 
+RunItemBase = _RunItemBase  # the SDK's name for the base of every run item
+
+
 RunItem = Union[
     MessageOutputItem,
     ToolCallItem,

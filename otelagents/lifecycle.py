@@ -72,3 +72,8 @@ class AgentHooks(Generic[TContext]):
     async def on_llm_end(
         self, context: RunContextWrapper[TContext], agent: Agent[TContext], response: ModelResponse
     ) -> None: ...
+
+
+# The SDK's base-class names (its RunHooks/AgentHooks are these bases bound to Agent).
+RunHooksBase = RunHooks
+AgentHooksBase = AgentHooks

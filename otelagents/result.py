@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from .exceptions import UserError
+from .exceptions import AgentsException, UserError
 from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
 from .run_context import RunContextWrapper
 from .stream_events import StreamEvent
@@ -35,7 +36,32 @@ class RunResultBase:
 
     @property
     def last_agent(self) -> Agent[Any]:
-        return self._last_agent
+        agent = self._last_agent
+        if agent is None:  # released: readable while the agent lives elsewhere
+            ref = self.__dict__.get("_last_agent_ref")
+            agent = ref() if ref is not None else None
+            if agent is None:
+                raise AgentsException("Last agent reference is no longer available.")
+        return agent
+
+    def release_agents(self, *, release_new_items: bool = True) -> None:
+        """Drop this result's strong references to agents (as in the SDK): ``item.agent`` and
+        ``last_agent`` stay readable while something else keeps the agent alive."""
+        if release_new_items:
+            for item in self.new_items:
+                item.release_agent()
+        agent = self.__dict__.get("_last_agent")
+        if agent is not None:
+            self.__dict__["_last_agent_ref"] = weakref.ref(agent)
+            self.__dict__["_last_agent"] = None
+
+    def to_state(self) -> Any:
+        """Not supported: otelagents has no RunState (human-in-the-loop approvals, resumable runs)."""
+        raise UserError(
+            "RunResult.to_state() (RunState) is not supported by otelagents' runner. Run the Agents SDK itself "
+            "with the telemetry plugin: `from otelagents.instrumentation import OpenAIAgentsInstrumentor; "
+            "OpenAIAgentsInstrumentor().instrument()`."
+        )
 
     @property
     def last_response_id(self) -> str | None:

@@ -111,6 +111,8 @@ def test_the_tool_matches_the_sdks_and_refuses_what_it_cannot_do() -> None:
         theirs.name, theirs.description, theirs.params_json_schema, theirs.strict_json_schema)
     with pytest.raises(UserError, match="needs_approval.*not supported by otelagents.*otelagents plugin"):
         Agent(name="a").as_tool("t", "d", needs_approval=True)
+    with pytest.raises(UserError, match="on_stream_max_pending_events must be a positive integer"):
+        Agent(name="a").as_tool("t", "d", on_stream=print, on_stream_max_pending_events=0)
     with pytest.raises(TypeError, match="must be a dataclass or Pydantic model type"):
         Agent(name="a").as_tool("t", "d", parameters=dict)
     with pytest.raises(UserError, match="on_stream must be callable"):
@@ -177,3 +179,19 @@ async def test_structured_input_reaches_the_nested_agent_as_in_the_sdk(options: 
     theirs, mine = await sdk_parity.both(scenario, replies)
     assert mine.value == theirs.value
     assert mine.requests[1]["input"] == theirs.requests[1]["input"]
+
+
+async def test_an_on_stream_callback_that_raises_is_logged_and_the_run_goes_on(
+    server: OpenAICompatServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.add(Reply.tool_calls([("translate", {"input": "hi"})]), Reply.text("hola"), Reply.text("done"))
+
+    def broken(payload: Any) -> None:
+        raise RuntimeError("callback bug")
+
+    _, orchestrator = agents(make_model(ours(), "responses", server), on_stream=broken)
+    with caplog.at_level("ERROR", logger="otelagents"):
+        result = await Runner.run(orchestrator, "go")
+    assert result.final_output == "done"
+    assert [i.output for i in result.new_items if i.type == "tool_call_output_item"] == ["hola"]
+    assert "on_stream event" in caplog.text and "callback bug" in caplog.text

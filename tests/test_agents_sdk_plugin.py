@@ -137,6 +137,8 @@ async def test_handoff(sdk: SDKRig, api: str) -> None:
     hand = rig.span("execute_tool transfer_to_billing").attributes or {}
     assert hand[sc.GEN_AI_AGENT_HANDOFF_SOURCE_NAME] == "Triage"
     assert hand[sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME] == "Billing"
+    assert str(hand[sc.GEN_AI_TOOL_CALL_ID]).startswith("call_")
+    assert "Handles invoices" in str(hand[sc.GEN_AI_TOOL_DESCRIPTION])
     assert (rig.span("invoke_agent Billing").attributes or {})[sc.GEN_AI_AGENT_DESCRIPTION] == "Handles invoices"
     assert counter_value(rig.engine, sc.METRIC_HANDOFFS, {sc.GEN_AI_AGENT_HANDOFF_TARGET_NAME: "Billing"}) == 1
     assert_all_closed(rig)
@@ -472,3 +474,28 @@ async def test_content_is_captured_only_when_asked(sdk: SDKRig) -> None:
     assert "weather in Paris?" in str(chats[0][sc.GEN_AI_INPUT_MESSAGES])
     assert "Be brief." in str(chats[0][sc.GEN_AI_SYSTEM_INSTRUCTIONS])
     assert "Sunny in Paris" in str(chats[1][sc.GEN_AI_OUTPUT_MESSAGES])
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_the_clock_starts_when_each_request_reaches_the_transport(sdk: SDKRig, api: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from otelagents.telemetry._stream_stats import ModelCallTelemetry
+
+    sent: list[float] = []
+    original = ModelCallTelemetry.request_sent
+
+    def counting(self: ModelCallTelemetry) -> None:
+        sent.append(0.0)
+        original(self)
+
+    monkeypatch.setattr(ModelCallTelemetry, "request_sent", counting)
+    sdk.server.add(Reply(http_status=500, error_message="busy"), Reply.text("one two three", ttft=0.2))
+    result = Runner.run_streamed(Agent(name="Clock", model=sdk.model(api)), "hi")
+    await drain(result)
+    await wait_run_done(result)
+    assert len(sent) == 2  # the first attempt and the client's retry each reached the transport
+    chat_span = sdk.rig.span("chat gpt-4.1")
+    attrs = chat_span.attributes or {}
+    assert chat_span.start_time is not None and chat_span.end_time is not None
+    # Timed from the retry leaving (after the 500 and the client's back-off), not from the call's start.
+    assert 0.2 <= attrs[sc.OTELAGENTS_TIME_TO_FIRST_TOKEN] < (chat_span.end_time - chat_span.start_time) / 1e9

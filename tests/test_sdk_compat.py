@@ -186,10 +186,12 @@ async def test_after_turn_cancel(api: str) -> None:
 
 
 async def hosted_tools(lib: types.ModuleType, model: Any) -> list[Outcome]:
-    """Web search, file search and code interpreter, each in one run: passed through, calls surfaced."""
+    """Web search, file search, code interpreter and image generation, each in one run: passed through, calls
+    surfaced."""
     outcomes = []
     tools = [lib.WebSearchTool(), lib.FileSearchTool(vector_store_ids=["vs_1"], include_search_results=True),
-             lib.CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}})]
+             lib.CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}}),
+             lib.ImageGenerationTool(tool_config={"type": "image_generation", "quality": "low"})]
     for tool in tools:
         agent = lib.Agent(name="Researcher", model=model, tools=[tool])
         result = lib.Runner.run_streamed(agent, "look it up")
@@ -204,10 +206,10 @@ async def test_hosted_tools_pass_through_on_the_responses_api() -> None:
     from .hosted_sse import hosted_reply
 
     replies = [hosted_reply("web_search_call", "Found it."), hosted_reply("file_search_call", "In the docs."),
-               hosted_reply("code_interpreter_call", "It is 42.")]
+               hosted_reply("code_interpreter_call", "It is 42."), hosted_reply("image_generation_call", "Drawn.")]
     expected, got = await run_both(hosted_tools, replies, "responses")
     assert got == expected
-    assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42."]
+    assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42.", "Drawn."]
     assert got[0].extra["items"] == [("tool_call_item", "web_search_call"), ("message_output_item", "message")]
 
 
@@ -308,7 +310,7 @@ async def session_guardrails_and_handoff(lib: types.ModuleType, model: Any) -> l
 @pytest.mark.parametrize("api", APIS)
 async def test_session_with_guardrails_and_a_filtered_handoff(api: str) -> None:
     replies = [Reply.handoff("transfer_to_expert"), Reply.text("good"), Reply.handoff("transfer_to_expert"),
-               Reply.text("bad answer"), Reply.text("never", ttft=0.5)]
+               Reply.text("bad answer"), Reply.text("never", ttft=3.0)]
     expected, got = await run_both(session_guardrails_and_handoff, replies, api)
     assert got == expected
     assert [o.error for o in got[:3]] == [None, "OutputGuardrailTripwireTriggered", "InputGuardrailTripwireTriggered"]
@@ -323,3 +325,30 @@ async def test_hosted_tools_are_refused_over_chat_completions() -> None:
     expected, got = await run_both(hosted_tool_over_chat, [Reply.text("never sent")], "chat_completions")
     assert got == expected
     assert got[0].error == "UserError" and got[0].events == [("agent", "Researcher")]
+
+
+async def what_input_guardrails_see(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """The value an input guardrail receives: with a session (run and streamed) and without one."""
+    seen: list[Any] = []
+
+    @lib.input_guardrail
+    def record(ctx: Any, agent: Any, value: Any) -> Any:
+        seen.append(value if isinstance(value, str) else [
+            item["content"] if isinstance(item.get("content"), str) else item.get("type") for item in value])
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    agent = lib.Agent(name="A", model=model, input_guardrails=[record])
+    session = lib.SQLiteSession("seen")
+    config = lib.RunConfig(tracing_disabled=True)
+    await lib.Runner.run(agent, "one", session=session, run_config=config)
+    await stream(lib.Runner.run_streamed(agent, "two", session=session))
+    await lib.Runner.run(agent, "three", run_config=config)
+    await stream(lib.Runner.run_streamed(agent, "four"))
+    return [Outcome(extra={"seen": seen})]
+
+
+async def test_what_input_guardrails_see() -> None:
+    replies = [Reply.text("a"), Reply.text("b"), Reply.text("c"), Reply.text("d")]
+    expected, got = await run_both(what_input_guardrails_see, replies, "responses")
+    assert got == expected
+    assert got[0].extra["seen"] == [["one"], ["one", "message", "two"], "three", ["four"]]

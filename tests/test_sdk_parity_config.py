@@ -132,6 +132,7 @@ async def test_error_handlers_are_checked_up_front() -> None:
         Runner.run_streamed(agent, "go", error_handlers={"max_turns": "fallback"})  # type: ignore[typeddict-item]
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")  # the SDK's own dump warns
 async def test_a_handler_output_that_does_not_fit_the_output_type_is_a_user_error() -> None:
     async def scenario(lib: ModuleType, model: Any) -> Any:
         agent = lib.Agent(name="a", model=model, output_type=Answer)

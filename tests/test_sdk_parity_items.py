@@ -309,3 +309,30 @@ async def test_tool_not_found_behavior_takes_the_sdks_values(behavior: str) -> N
 def test_sdk_settings_otelagents_does_not_implement_are_refused_naming_the_alternative(make: Any) -> None:
     with pytest.raises(otelagents.UserError, match="OpenAIAgentsInstrumentor|raise_error"):
         make()
+
+
+async def test_release_agents_on_a_result_as_in_the_sdk() -> None:
+    async def scenario(lib: ModuleType, model: Any) -> Any:
+        agent = lib.Agent(name="a", model=model)
+        result = await lib.Runner.run(agent, "go", run_config=no_trace(lib))
+        result.release_agents()
+        result.release_agents(release_new_items=False)  # twice is fine
+        return result.last_agent.name, [item.agent.name for item in result.new_items]
+
+    sdk, ours = await both(scenario, [Reply.text("x")])
+    assert ours.value == sdk.value == ("a", ["a"])
+
+
+async def test_after_release_agents_the_result_no_longer_keeps_agents_alive() -> None:
+    from otelagents.testing import ScriptedModel
+
+    agent = otelagents.Agent(name="gone", model=ScriptedModel(["x"]))
+    result = await otelagents.Runner.run(agent, "go")
+    result.release_agents()
+    del agent
+    gc.collect()
+    assert result.new_items[0].agent is None
+    with pytest.raises(otelagents.AgentsException, match="no longer available"):
+        _ = result.last_agent
+    with pytest.raises(otelagents.UserError, match="to_state.*OpenAIAgentsInstrumentor"):
+        result.to_state()

@@ -84,3 +84,18 @@ def test_names_the_sdk_does_not_have_are_plain_attribute_errors() -> None:
     with pytest.raises(ImportError) as caught:
         exec("from otelagents import no_such_thing", {})  # noqa: S102
     assert not isinstance(caught.value, UserError)
+
+
+@pytest.mark.parametrize(("module", "name"), [("lifecycle", "RunHooksBase"), ("lifecycle", "AgentHooksBase"),
+                                              ("items", "RunItemBase"), ("prompts", "GenerateDynamicPromptData"),
+                                              ("tool_context", "ToolContext"), ("run_context", "AgentHookContext")])
+def test_base_class_names_users_subclass_or_check_exist_too(module: str, name: str) -> None:
+    ours = getattr(importlib.import_module(f"otelagents.{module}"), name)
+    theirs = getattr(importlib.import_module(f"agents.{module}"), name)
+    assert isinstance(ours, type) and isinstance(theirs, type)
+
+
+def test_run_items_are_run_item_bases_as_in_the_sdk() -> None:
+    from otelagents.items import MessageOutputItem, RunItemBase, ToolCallItem, ToolCallOutputItem
+
+    assert all(issubclass(cls, RunItemBase) for cls in (MessageOutputItem, ToolCallItem, ToolCallOutputItem))

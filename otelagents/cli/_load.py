@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from time import monotonic, perf_counter
+from time import perf_counter
 from typing import TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from otelagents.profile._terminal import Progress
 from otelagents.run import Runner
 from otelagents.telemetry import semconv as sc
 
@@ -27,46 +28,6 @@ from ._pipeline import Pipeline
 from ._report import MetricsView, duration_s, estimate, ms, operation
 from ._scenarios import Scenario
 from ._target import Target, TargetSpec
-
-_BAR = 24
-
-
-class Progress:
-    """A progress bar on ``stream``: redrawn in place on a terminal, a line per tenth otherwise."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.stream = stream
-        self.done = 0
-        self.failed = 0
-        self._tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._started = monotonic()
-        self._drawn_at = 0.0
-        self._last_tenth = -1
-
-    def advance(self, failed: bool) -> None:
-        self.done += 1
-        self.failed += failed
-        if self._tty:
-            now = monotonic()
-            if now - self._drawn_at >= 0.1 or self.done == self.total:
-                self._drawn_at = now
-                self._write("\r" + self.render() + ("\n" if self.done == self.total else ""))
-        else:
-            tenth = self.done * 10 // self.total
-            if tenth != self._last_tenth:
-                self._last_tenth = tenth
-                self._write(self.render() + "\n")
-
-    def render(self) -> str:
-        filled = self.done * _BAR // self.total
-        elapsed = max(monotonic() - self._started, 1e-9)
-        return (f"[{'#' * filled}{'-' * (_BAR - filled)}] {self.done}/{self.total} runs  {self.failed} errors  "
-                f"{self.done / elapsed:.1f} runs/s")
-
-    def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float | None:
@@ -81,7 +42,7 @@ async def run_load(scenarios: list[Scenario], spec: TargetSpec, pipeline: Pipeli
                    out: TextIO, err: TextIO) -> int:
     await warm_up(scenarios)
     target = Target(spec)
-    progress = Progress(runs, err)
+    progress = Progress(runs, err, unit="runs", rate_unit="runs/s", lines=10)
     gate = asyncio.Semaphore(concurrency)
     failures: list[BaseException] = []
     pipeline.spans.clear()

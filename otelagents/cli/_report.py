@@ -191,10 +191,13 @@ def summarize(spans: Sequence[ReadableSpan], metrics: MetricsView) -> RunSummary
 
 
 def ms(seconds: float | None) -> str:
-    """A duration in milliseconds: one decimal below 10 ms, whole milliseconds above."""
+    """A duration in milliseconds: three decimals below 0.1 ms (a 30 µs mean is not "0.0 ms"), one below
+    10 ms, whole milliseconds above."""
     if seconds is None or math.isnan(seconds):
         return "-"
     value = seconds * 1000
+    if value < 0.1:
+        return f"{value:.3f} ms"
     return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
 
 

@@ -63,7 +63,7 @@ async def profile(options: ProfileOptions, observers: list[RunObserver], out: Te
             # Not recorded and not observed: first connections and imports stay out of the figures.
             await run_level(options.workload, client, [], concurrency=1, requests=options.warmup)
         for concurrency in options.concurrency:
-            progress = Progress(f"concurrency {concurrency:>3}", options.requests, err)
+            progress = Progress(options.requests, err, label=f"concurrency {concurrency:>3}")
             levels.append(await run_level(options.workload, client, observers, concurrency=concurrency,
                                           requests=options.requests, rate=options.rate,
                                           arrival=options.arrival, seed=options.seed,

@@ -10,18 +10,24 @@ _BAR = 24
 
 
 class Progress:
-    """A progress bar for one load level: redrawn in place on a terminal, a line per quarter otherwise."""
+    """A progress bar on ``stream``: redrawn in place on a terminal (at most every 0.1 s), otherwise a line
+    each time another ``1/lines`` of the total is done. Serves ``otelagents profile`` (requests per load
+    level) and ``otelagents demo``'s load mode (runs)."""
 
-    def __init__(self, label: str, total: int, stream: TextIO) -> None:
-        self.label = label
+    def __init__(self, total: int, stream: TextIO, *, label: str = "", unit: str = "requests",
+                 rate_unit: str = "req/s", lines: int = 4) -> None:
+        self.prefix = f"{label} " if label else ""
+        self.unit = unit
+        self.rate_unit = rate_unit
         self.total = total
+        self.lines = max(lines, 1)
         self.stream = stream
         self.done = 0
         self.failed = 0
         self._tty = bool(getattr(stream, "isatty", lambda: False)())
         self._started = monotonic()
         self._drawn_at = 0.0
-        self._last_quarter = 0
+        self._last_step = 0
 
     def advance(self, failed: bool) -> None:
         self.done += 1
@@ -33,16 +39,16 @@ class Progress:
                 self._drawn_at = now
                 self._write("\r" + self.render() + ("\n" if finished else ""))
             return
-        quarter = self.done * 4 // self.total
-        if quarter != self._last_quarter:
-            self._last_quarter = quarter
+        step = self.done * self.lines // max(self.total, 1)
+        if step != self._last_step:
+            self._last_step = step
             self._write(self.render() + "\n")
 
     def render(self) -> str:
-        filled = self.done * _BAR // self.total
+        filled = min(self.done * _BAR // max(self.total, 1), _BAR)
         elapsed = max(monotonic() - self._started, 1e-9)
-        return (f"{self.label} [{'#' * filled}{'-' * (_BAR - filled)}] {self.done}/{self.total} requests  "
-                f"{self.failed} errors  {self.done / elapsed:.1f} req/s")
+        return (f"{self.prefix}[{'#' * filled}{'-' * (_BAR - filled)}] {self.done}/{self.total} {self.unit}  "
+                f"{self.failed} errors  {self.done / elapsed:.1f} {self.rate_unit}")
 
     def _write(self, text: str) -> None:
         self.stream.write(text)

@@ -67,7 +67,9 @@ class _ToolSpan:
         self.tool_type = tool_type
         self._done = False
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
-                                 sc.GEN_AI_TOOL_CALL_ID: call_id, sc.GEN_AI_TOOL_TYPE: tool_type}
+                                 sc.GEN_AI_TOOL_TYPE: tool_type}
+        if call_id:  # left out when unknown
+            attrs[sc.GEN_AI_TOOL_CALL_ID] = call_id
         if description:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = description
         attrs.update(extra)

@@ -10,8 +10,8 @@ working) and are removed by ``unpatch_all``.
 * ``RunResultStreaming.stream_events``: a consumer that stops iterating early is recorded
   (``otelagents.consumer.left``); the SDK keeps the run going, and so do our spans;
 * ``run_loop.get_model``: each turn's model is wrapped in an ``ObservedModel``;
-* the guardrail runners and the function-tool runner: tell the processor the guardrail's kind and the
-  tool call's id, arguments and description;
+* the guardrail runners, the function-tool runner and the handoff runner: tell the processor the
+  guardrail's kind, the tool call's id, arguments and description, and the handoff's call id and tool;
 * ``ToolInputGuardrail.run`` / ``ToolOutputGuardrail.run``: tool guardrails (the SDK opens no span for
   them) become ``run_guardrail`` observations under the tool's span;
 * ``SynchronousMultiTracingProcessor.set_processors``: an application's ``set_trace_processors([...])``
@@ -33,7 +33,7 @@ from otelagents._observing import safe_call
 from otelagents.observer import NOOP_GUARDRAIL, GuardrailInfo, Outcome, RunObserver
 
 from ._model import ObservedModel, _outcome_of
-from ._processor import guardrail_kind, tool_call_context
+from ._processor import guardrail_kind, handoff_context, tool_call_context
 from ._runs import RunRecord, current_run
 
 logger = logging.getLogger("otelagents.instrumentation.agents_sdk")
@@ -158,6 +158,14 @@ class _WatchedEvents:
             pass
 
 
+def _cancel(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cancel()`` (immediate): the spans the SDK ends from here on end as cancelled, on any Python."""
+    record = _streams.get(id(instance))
+    if record is not None and _arg(args, kwargs, 0, "mode") in (None, "immediate"):
+        record.cancelling = True
+    return wrapped(*args, **kwargs)
+
+
 def _get_model(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     model = wrapped(*args, **kwargs)
     record = current_run.get()
@@ -187,6 +195,18 @@ async def _run_single_tool(wrapped: Callable[..., Any], instance: Any, args: tup
         return await wrapped(*args, **kwargs)
     finally:
         tool_call_context.reset(token)
+
+
+async def _execute_handoffs(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> Any:
+    """The handoff the SDK is about to run (its tool call id and description for the handoff span)."""
+    run_handoffs = kwargs.get("run_handoffs") or []
+    first = run_handoffs[0] if run_handoffs else None
+    token = handoff_context.set((getattr(first, "handoff", None), getattr(first, "tool_call", None)))
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        handoff_context.reset(token)
 
 
 def _tool_guardrail(kind: str) -> Callable[..., Any]:
@@ -234,10 +254,12 @@ PATCHES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("agents.run", "AgentRunner.run", _run),
     ("agents.run", "AgentRunner.run_streamed", _run_streamed),
     ("agents.result", "RunResultStreaming.stream_events", _stream_events),
+    ("agents.result", "RunResultStreaming.cancel", _cancel),
     ("agents.run_internal.run_loop", "get_model", _get_model),
     ("agents.run_internal.guardrails", "run_single_input_guardrail", _guardrail("input")),
     ("agents.run_internal.guardrails", "run_single_output_guardrail", _guardrail("output")),
     ("agents.run_internal.tool_execution", "_FunctionToolBatchExecutor._run_single_tool", _run_single_tool),
+    ("agents.run_internal.turn_resolution", "execute_handoffs", _execute_handoffs),
     ("agents.tool_guardrails", "ToolInputGuardrail.run", _tool_guardrail("tool_input")),
     ("agents.tool_guardrails", "ToolOutputGuardrail.run", _tool_guardrail("tool_output")),
     ("agents.tracing.provider", "SynchronousMultiTracingProcessor.set_processors", _set_processors),

@@ -46,6 +46,7 @@ from ._runs import RunRecord, ToolRef, current_run
 # Set by the wrapped SDK internals around the code that opens the matching span.
 tool_call_context: ContextVar[tuple[Any, Any] | None] = ContextVar("otelagents_sdk_tool_call", default=None)
 guardrail_kind: ContextVar[str | None] = ContextVar("otelagents_sdk_guardrail_kind", default=None)
+handoff_context: ContextVar[tuple[Any, Any] | None] = ContextVar("otelagents_sdk_handoff", default=None)
 
 # error.type when the SDK kept only an error message (no exception class to name).
 SDKError = type("_OTHER", (Exception,), {"__doc__": "An error the Agents SDK reported by message only."})
@@ -150,8 +151,10 @@ def _tool_started(record: RunRecord, span: Any, data: Any) -> None:
     record.spans[span.span_id] = (observation, activation)
 
 
-def _cancelling() -> bool:
-    """The SDK is ending this span because its task is being cancelled (``cancel()``, task cancellation)."""
+def _cancelling(record: RunRecord) -> bool:
+    """The SDK is ending this span because the run is being cancelled (``cancel()``, task cancellation)."""
+    if record.cancelling:
+        return True
     try:
         task = asyncio.current_task()
     except RuntimeError:
@@ -164,7 +167,7 @@ def _ended(record: RunRecord, span: Any) -> None:
     data = span.span_data
     if isinstance(data, AgentSpanData):
         # A failed or cancelled agent is ended by the run's end, with the run's own error.
-        if span.error is None and record.agent_name == data.name and not _cancelling():
+        if span.error is None and record.agent_name == data.name and not _cancelling(record):
             # An agent that did not hand off produced the run's final output (the runner reports it so).
             record.end_agent(OK if record.handed_off else Outcome(output=FINAL_OUTPUT))
     elif isinstance(data, FunctionSpanData):
@@ -178,8 +181,10 @@ def _ended(record: RunRecord, span: Any) -> None:
         agent = record.agent
         if agent is not None and data.to_agent:
             source = data.from_agent or record.agent_name or ""
+            handoff, tool_call = handoff_context.get() or (None, None)
+            tool_name = getattr(handoff, "tool_name", None) or handoff_tool_name(data.to_agent)
             info = HandoffInfo(cast(Any, record.agent_ref(source)), cast(Any, record.agent_ref(data.to_agent)),
-                               handoff_tool_name(data.to_agent), "")
+                               str(tool_name), str(getattr(tool_call, "call_id", "") or ""), handoff)
             agent.handoff_started(info).ended(OK)
             record.handed_off = True
 
@@ -194,7 +199,7 @@ def _tool_ended(record: RunRecord, span: Any, data: Any) -> None:
             activation.__exit__(None, None, None)
         except Exception as exc:
             observer_failed("ToolObservation.activate (exit)", exc)
-    if _cancelling() or record.done:
+    if _cancelling(record) or record.done:
         return  # the run's end closes it as cancelled
     error = span.error
     if error is None:

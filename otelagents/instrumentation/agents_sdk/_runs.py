@@ -79,6 +79,7 @@ class RunRecord:
         self.turn = 0
         self.spans: dict[str, Any] = {}  # SDK span id -> what we opened for it
         self.consumer_left = False
+        self.cancelling = False  # cancel() was called (immediate)
         self.done = False
         self._agents: dict[str, Any] | None = None
 
