@@ -29,6 +29,12 @@ HOSTED: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {
         ["response.code_interpreter_call.in_progress", "response.code_interpreter_call.interpreting",
          "response.code_interpreter_call.completed"],
     ),
+    "image_generation_call": (
+        {"type": "image_generation_call", "status": "in_progress", "result": None},
+        {"type": "image_generation_call", "status": "completed", "result": "aW1hZ2U="},
+        ["response.image_generation_call.in_progress", "response.image_generation_call.generating",
+         "response.image_generation_call.completed"],
+    ),
 }
 
 

@@ -186,10 +186,12 @@ async def test_after_turn_cancel(api: str) -> None:
 
 
 async def hosted_tools(lib: types.ModuleType, model: Any) -> list[Outcome]:
-    """Web search, file search and code interpreter, each in one run: passed through, calls surfaced."""
+    """Web search, file search, code interpreter and image generation, each in one run: passed through, calls
+    surfaced."""
     outcomes = []
     tools = [lib.WebSearchTool(), lib.FileSearchTool(vector_store_ids=["vs_1"], include_search_results=True),
-             lib.CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}})]
+             lib.CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": {"type": "auto"}}),
+             lib.ImageGenerationTool(tool_config={"type": "image_generation", "quality": "low"})]
     for tool in tools:
         agent = lib.Agent(name="Researcher", model=model, tools=[tool])
         result = lib.Runner.run_streamed(agent, "look it up")
@@ -204,10 +206,10 @@ async def test_hosted_tools_pass_through_on_the_responses_api() -> None:
     from .hosted_sse import hosted_reply
 
     replies = [hosted_reply("web_search_call", "Found it."), hosted_reply("file_search_call", "In the docs."),
-               hosted_reply("code_interpreter_call", "It is 42.")]
+               hosted_reply("code_interpreter_call", "It is 42."), hosted_reply("image_generation_call", "Drawn.")]
     expected, got = await run_both(hosted_tools, replies, "responses")
     assert got == expected
-    assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42."]
+    assert [o.final_output for o in got] == ["Found it.", "In the docs.", "It is 42.", "Drawn."]
     assert got[0].extra["items"] == [("tool_call_item", "web_search_call"), ("message_output_item", "message")]
 
 
@@ -350,3 +352,34 @@ async def test_what_input_guardrails_see() -> None:
     expected, got = await run_both(what_input_guardrails_see, replies, "responses")
     assert got == expected
     assert got[0].extra["seen"] == [["one"], ["one", "message", "two"], "three", ["four"]]
+
+
+async def server_state_refusals(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """A session with server-side state, and output guardrails with it, are refused before any request."""
+
+    @lib.output_guardrail
+    def check(ctx: Any, agent: Any, output: Any) -> Any:
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    outcomes = []
+    for agent, options in ((lib.Agent(name="A", model=model), {"session": lib.SQLiteSession("s"),
+                                                                "conversation_id": "conv_1"}),
+                           (lib.Agent(name="A", model=model), {"session": lib.SQLiteSession("s"),
+                                                                "previous_response_id": "resp_1"}),
+                           (lib.Agent(name="A", model=model, output_guardrails=[check]),
+                            {"previous_response_id": "resp_1"})):
+        try:
+            result = lib.Runner.run_streamed(agent, "hi", **options)
+        except Exception as exc:  # noqa: BLE001 - compared by type
+            outcomes.append(Outcome(error=f"run_streamed raised {type(exc).__name__}"))
+            continue
+        outcome = await stream(result)
+        outcome.error = f"the stream raised {outcome.error}"
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def test_server_state_with_sessions_or_output_guardrails_is_refused() -> None:
+    expected, got = await run_both(server_state_refusals, [], "responses")
+    assert got == expected
+    assert all(o.error is not None and o.error.endswith("UserError") for o in got)

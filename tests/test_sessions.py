@@ -286,3 +286,30 @@ async def test_concurrent_runs_on_one_session_keep_every_item_in_run_order() -> 
     assert sorted(stored) == sorted([f"q{n}" for n in range(8)] + [f"re: q{n}" for n in range(8)])
     for n in range(8):
         assert stored.index(f"q{n}") < stored.index(f"re: q{n}")
+
+
+def test_processes_writing_one_file_keep_every_item(tmp_path: pathlib.Path) -> None:
+    """Three processes append to one session file at once (WAL and a busy timeout): nothing lost or torn."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.db"
+    SQLiteSession("shared", path).close()  # create the schema first, as an application would
+    script = (
+        "import asyncio, sys\n"
+        "from otelagents.memory import SQLiteSession\n"
+        "async def main(w):\n"
+        "    s = SQLiteSession('shared', sys.argv[2])\n"
+        "    for n in range(20):\n"
+        "        await s.add_items([{'role': 'user', 'content': f'{w}-{n}-{k}'} for k in range(3)])\n"
+        "    s.close()\n"
+        "asyncio.run(main(sys.argv[1]))\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(w), str(path)]) for w in range(3)]
+    assert [worker.wait(timeout=120) for worker in workers] == [0, 0, 0]
+    with SQLiteSession("shared", path) as session:
+        stored = texts(asyncio.run(session.get_items()))
+    assert len(stored) == 3 * 20 * 3
+    for start in range(0, len(stored), 3):
+        w, n, _ = stored[start].split("-")
+        assert stored[start:start + 3] == [f"{w}-{n}-{k}" for k in range(3)]

@@ -140,27 +140,67 @@ def _otel_gauges(reader: InMemoryMetricReader) -> dict[str, list[tuple[dict[str,
 
 
 @pytest.mark.timeout(60)
-async def test_the_opentelemetry_sink_gets_the_gauges_when_streams_open_and_end() -> None:
+async def test_the_opentelemetry_sink_sees_a_hanging_stream_at_collection() -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     with OpenAICompatServer() as server:
         telemetry = Telemetry(TracerProvider(), metrics=OTelAPISink(provider), stall_threshold_s=THRESHOLD_S)
-        assert telemetry.streams.live is False
+        assert telemetry.streams.live is True  # computed at each collection, as with the engine
         rig = Rig(server, telemetry, "responses")
-        server.add(Reply.text("a b c", ttft=1.0))
+        server.add(Reply.fault("stall", "one two three four five six", stall_seconds=20.0))
         result, task = rig.start()
-        await wait_for(lambda: any(v == 1 for _, v in _otel_gauges(reader).get(sc.METRIC_STREAMS_OPEN, [])))
-        (attributes, _), = _otel_gauges(reader)[sc.METRIC_STREAMS_OPEN]
-        assert attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-hang"
-        assert attributes[sc.GEN_AI_AGENT_NAME] == "Hanging"
-        assert attributes[sc.SERVER_ADDRESS] == "127.0.0.1"
-        assert sc.GEN_AI_RESPONSE_MODEL not in attributes  # not known before the first chunk
-        await asyncio.wait_for(task, 20)
+        try:
+            await wait_for(lambda: any(v == 1 for _, v in _otel_gauges(reader).get(sc.METRIC_STREAMS_STALLED, [])))
+            assert not task.done()
+            (attributes, opened), = _otel_gauges(reader)[sc.METRIC_STREAMS_OPEN]
+            assert opened == 1
+            assert attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-hang"
+            assert attributes[sc.GEN_AI_AGENT_NAME] == "Hanging"
+            assert attributes[sc.SERVER_ADDRESS] == "127.0.0.1"
+            assert sc.GEN_AI_RESPONSE_MODEL not in attributes  # not known before the first chunk
+        finally:
+            result.cancel()
+            await asyncio.wait_for(task, 10)
         assert _otel_gauges(reader)[sc.METRIC_STREAMS_OPEN] == [(attributes, 0)]
         assert _otel_gauges(reader)[sc.METRIC_STREAMS_STALLED] == [(attributes, 0)]
-        assert result.final_output == "a b c"
         await rig.client.close()
     provider.shutdown()
+
+
+class _SetOnlySink:
+    """A sink without collect hooks: the gauges are set when a stream opens or ends."""
+
+    def __init__(self) -> None:
+        self.engine = MetricsEngine()
+
+    def histogram(self, name: str) -> Any:
+        return self.engine.histogram(name)
+
+    def counter(self, name: str) -> Any:
+        return self.engine.counter(name)
+
+    def gauge(self, name: str) -> Any:
+        return self.engine.gauge(name)
+
+
+@pytest.mark.timeout(60)
+async def test_a_sink_without_collect_hooks_gets_the_gauges_when_streams_open_and_end() -> None:
+    sink = _SetOnlySink()
+    with OpenAICompatServer() as server:
+        telemetry = Telemetry(TracerProvider(), metrics=sink, stall_threshold_s=THRESHOLD_S)
+        assert telemetry.streams.live is False
+        rig = Rig(server, telemetry, "responses")
+
+        def opened() -> float:
+            (snap,) = [s for s in sink.engine.collect() if s.name == sc.METRIC_STREAMS_OPEN]
+            return sum(p.value for p in snap.points)  # type: ignore[union-attr]
+
+        server.add(Reply.text("a b c", ttft=1.0))
+        result, task = rig.start()
+        await wait_for(lambda: opened() == 1)
+        await asyncio.wait_for(task, 20)
+        assert opened() == 0 and result.final_output == "a b c"
+        await rig.client.close()
 
 
 def _alerts(prom: PrometheusServer) -> list[dict[str, Any]]:

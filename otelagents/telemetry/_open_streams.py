@@ -9,9 +9,10 @@ hot path appends its timestamp), so nothing is added per chunk. The gauges are c
   threshold. A stream still waiting for its first output is not stalled: that wait is its time to first
   token, and it shows in the open gauge.
 
-With the ``MetricsEngine`` (``setup()``'s path, which serves ``/metrics``) the gauges are computed when the
-engine is collected, so a stall shows in the first scrape after it passes the threshold. Other sinks (the
-OpenTelemetry-API sink) get the gauges set whenever a stream opens or ends.
+Sinks with a ``before_collect`` hook (the ``MetricsEngine`` behind ``/metrics`` and SDK providers, and the
+OpenTelemetry-API sink, whose gauges are observable) get the gauges computed at each collection, so a stall
+shows in the first scrape or export after it passes the threshold. A sink without one gets them set
+whenever a stream opens or ends.
 
 One registry per sink (``open_streams_for``): several ``Telemetry`` objects recording into one engine (the
 default telemetry and an application's own, on the same provider) share it, so neither overwrites the

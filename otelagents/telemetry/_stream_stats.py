@@ -55,6 +55,8 @@ OUTPUT_DELTAS = frozenset((
 ))
 # Output a user reads as it streams (the run's time to first text starts at the first of these).
 TEXT_DELTAS = frozenset(("response.output_text.delta", "response.refusal.delta"))
+_NON_TEXT_DELTAS = OUTPUT_DELTAS - TEXT_DELTAS
+_NOTHING: frozenset[str] = frozenset()
 _DELTA, _TERMINAL, _CREATED, _TEXT = 1, 2, 3, 4
 _KINDS: dict[str, int] = {name: _TEXT if name in TEXT_DELTAS else _DELTA for name in OUTPUT_DELTAS}
 _KINDS.update({"response.completed": _TERMINAL, "response.failed": _TERMINAL,
@@ -137,6 +139,7 @@ class ModelCallTelemetry(ModelCallObservation):
         "_done",
         "_exemplar",
         "_first",
+        "_hot",
         "_last",
         "_run",
         "_sent",
@@ -154,6 +157,9 @@ class ModelCallTelemetry(ModelCallObservation):
         self._call = call
         self._deltas: list[float] = []
         self._text = False
+        # The event types that only need a timestamp: deltas once the first event was seen (text deltas
+        # once the first text was), see event().
+        self._hot = _NOTHING
         run.latency.model_calls += 1
         self._first = 0.0
         self._last = 0.0
@@ -204,18 +210,18 @@ class ModelCallTelemetry(ModelCallObservation):
         return carrier
 
     def event(self, event: Any) -> None:
-        kind = _kind_of(event.type)
-        if (kind == _TEXT and self._text) or (kind == _DELTA and self._first):
-            # The common case, kept to a timestamp and an append.
+        if event.type in self._hot:  # the common case, kept to a set look-up, a timestamp and an append
             self._deltas.append(perf_counter())
             return
         now = perf_counter()
+        kind = _kind_of(event.type)
         if kind == _DELTA:
             self._deltas.append(now)
         elif kind == _TEXT:  # this call's first text: maybe the first the run's user sees
             self._deltas.append(now)
-            self._text = True
             self._run.latency.first_text(now)
+            self._text = True
+            self._hot = OUTPUT_DELTAS
         elif kind is not None:
             if kind == _TERMINAL:
                 self._terminal = event
@@ -223,6 +229,8 @@ class ModelCallTelemetry(ModelCallObservation):
                 self._created = event
         if not self._first:
             self._first = now
+            if not self._text:
+                self._hot = _NON_TEXT_DELTAS
         self._last = now
 
     def abandon(self, outcome: Outcome) -> None:
@@ -310,10 +318,10 @@ class ModelCallTelemetry(ModelCallObservation):
             gaps = list(map(sub, deltas[1:], deltas[:-1]))
             metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
             threshold = self._run.stall_threshold_s
-            stalls = sum(1 for gap in gaps if gap > threshold) if max(gaps) > threshold else 0
+            window = deltas[-1] - deltas[0]  # no gap is longer than the whole window: skip the pass
+            stalls = sum(1 for gap in gaps if gap > threshold) if window > threshold else 0
             if stalls:
                 metrics.counter(sc.METRIC_STALLS, base).add(stalls, exemplar)
-            window = deltas[-1] - deltas[0]
             if has_usage and output_tokens > 1 and window > 0 and len(deltas) >= _MIN_CHUNKS_FOR_RATE:
                 metrics.histogram(sc.METRIC_OUTPUT_TOKENS_PER_SECOND, base).record(
                     (output_tokens - 1) / window, exemplar)

@@ -89,6 +89,24 @@ def _as_number(value: object) -> float | None:
     return value  # type: ignore[return-value]
 
 
+def _count_buckets(values: Sequence[float], bounds: tuple[float, ...], first: int, last: int) -> list[int]:
+    """How many ``values`` fall in each bucket ``first`` .. ``last`` (those of their min and max). Long
+    batches (a stream's chunk gaps) are sorted once and bisected per bucket: same buckets, several times faster."""
+    per_bucket = [0] * (last - first + 1)
+    if len(values) < _SORT_THRESHOLD:
+        for v in values:
+            per_bucket[bisect_left(bounds, v, first, last) - first] += 1
+        return per_bucket
+    ordered = sorted(values)
+    start = 0
+    for i in range(first, last):
+        end = bisect_right(ordered, bounds[i], start)
+        per_bucket[i - first] = end - start
+        start = end
+    per_bucket[-1] = len(ordered) - start
+    return per_bucket
+
+
 def _sample(raw: _RawExemplar | None) -> ExemplarSample | None:
     return None if raw is None else ExemplarSample(*raw)
 
@@ -167,36 +185,22 @@ class BoundHistogram:
             total, lo, hi = sum(clean), min(clean), max(clean)
             values = clean
         bounds = self._bounds
-        counts = self._counts
-        # Long batches (a stream's chunk gaps): sort once and count each bucket by bisecting the sorted
-        # values, instead of one bisect per value (2.5x faster at 2000 values, same buckets).
-        per_bucket: list[int] | None = None
-        if len(values) >= _SORT_THRESHOLD:
-            ordered = sorted(values)
-            per_bucket = []
-            start = 0
-            for bound in bounds:
-                end = bisect_right(ordered, bound, start)
-                per_bucket.append(end - start)
-                start = end
-            per_bucket.append(len(ordered) - start)
-        lock = self._lock
+        first, last = bisect_left(bounds, lo), bisect_left(bounds, hi)
+        per_bucket = _count_buckets(values, bounds, first, last) if first != last else None
+        counts, lock = self._counts, self._lock
         lock.acquire()
         try:
-            if per_bucket is None:
-                for v in values:
-                    counts[bisect_left(bounds, v)] += 1
+            if per_bucket is None:  # the whole batch in one bucket: no per-value work at all
+                counts[first] += len(values)
             else:
-                for i, n in enumerate(per_bucket):
-                    if n:
-                        counts[i] += n
+                for i, n in enumerate(per_bucket, first):
+                    counts[i] += n
             self._count += len(values)
             self._sum += total
             self._min = min(self._min, lo)
             self._max = max(self._max, hi)
             if exemplar is not None:
-                self._exemplars[bisect_left(bounds, hi)] = (
-                    hi, exemplar.trace_id, exemplar.span_id, time.time_ns())
+                self._exemplars[last] = (hi, exemplar.trace_id, exemplar.span_id, time.time_ns())
         finally:
             lock.release()
 

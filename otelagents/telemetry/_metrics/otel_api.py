@@ -8,6 +8,9 @@ Same input rules as the engine: attribute keys outside the spec are dropped, bad
 negative for histograms and counters, non-numeric) are ignored. Cardinality is bounded by the SDK
 (``otel.metric.overflow`` beyond its limit, 2000 by default).
 
+Gauges are observable gauges holding the last value set per attribute set; each collection first runs the
+``before_collect`` callbacks (as the engine does), so gauges of what is open now are computed then.
+
 Exemplars: an :class:`Exemplar` becomes ``context=`` holding a non-recording span with a *sampled*
 ``SpanContext``, so the SDK's default ``trace_based`` exemplar filter keeps it.
 
@@ -18,14 +21,16 @@ an exemplar, ``record_many`` attaches it to every value, so each bucket the batc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter, MeterProvider
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from otelagents.telemetry import semconv
@@ -39,6 +44,8 @@ from otelagents.telemetry._metrics.engine import (
 from otelagents.telemetry.semconv import MetricSpec
 
 __all__ = ["OTelAPISink"]
+
+logger = logging.getLogger(__name__)
 
 _NO_ATTRIBUTES: Attributes = MappingProxyType({})
 _ATTR_TYPES = (str, int, float, bool)
@@ -128,23 +135,41 @@ class APICounter(_APIInstrument):
 
 
 class APIGauge(_APIInstrument):
+    """The last value per attribute set, reported by an observable gauge at each collection, after the sink's
+    ``before_collect`` callbacks ran (so a gauge of what is open now is right at every collection)."""
+
+    def __init__(self, spec: MetricSpec, before: Callable[[], None]) -> None:
+        super().__init__(spec, None)
+        self._before = before
+        self._lock = threading.Lock()
+        self._values: dict[tuple[tuple[str, AttrValue], ...], tuple[dict[str, AttrValue], float]] = {}
+
     def set(self, value: float, attributes: Attributes = _NO_ATTRIBUTES) -> None:
         number = _as_number(value)
         if number is not None:
-            self._instrument.set(number, self._filter(attributes))
+            filtered = self._filter(attributes)
+            with self._lock:
+                self._values[tuple(sorted(filtered.items()))] = (filtered, number)
+
+    def observe(self, options: CallbackOptions) -> list[Observation]:
+        self._before()
+        with self._lock:
+            return [Observation(value, attributes) for attributes, value in self._values.values()]
 
 
 _APIInstrumentT = APIHistogram | APICounter | APIGauge
 
 
-def _create(meter: Meter, spec: MetricSpec) -> _APIInstrumentT:
+def _create(meter: Meter, spec: MetricSpec, before: Callable[[], None]) -> _APIInstrumentT:
     if spec.kind == "histogram":
         return APIHistogram(spec, meter.create_histogram(
             spec.name, spec.unit, spec.description,
             explicit_bucket_boundaries_advisory=[float(b) for b in spec.buckets]))
     if spec.kind == "counter":
         return APICounter(spec, meter.create_counter(spec.name, spec.unit, spec.description))
-    return APIGauge(spec, meter.create_gauge(spec.name, spec.unit, spec.description))
+    gauge = APIGauge(spec, before)
+    gauge._instrument = meter.create_observable_gauge(spec.name, [gauge.observe], spec.unit, spec.description)
+    return gauge
 
 
 class OTelAPISink:
@@ -156,7 +181,20 @@ class OTelAPISink:
         provider = meter_provider if meter_provider is not None else otel_metrics.get_meter_provider()
         meter = provider.get_meter(scope_name, scope_version)
         self.specs: Mapping[str, MetricSpec] = MappingProxyType({spec.name: spec for spec in specs})
-        self._instruments = {spec.name: _create(meter, spec) for spec in self.specs.values()}
+        self._before_collect: list[Callable[[], None]] = []
+        self._instruments = {spec.name: _create(meter, spec, self._run_before_collect)
+                             for spec in self.specs.values()}
+
+    def before_collect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` before the gauges are observed at each collection (as ``MetricsEngine`` does)."""
+        self._before_collect.append(callback)
+
+    def _run_before_collect(self) -> None:
+        for callback in tuple(self._before_collect):
+            try:
+                callback()
+            except Exception:  # a hook must not cost the collection its gauges
+                logger.exception("a before_collect callback of the OpenTelemetry-API sink failed")
 
     def histogram(self, name: str) -> APIHistogram:
         return find_instrument(self._instruments, self.specs, name, "histogram")  # type: ignore[return-value]
