@@ -281,6 +281,9 @@ class _FanRun(RunObservation):
         started = [safe_call("agent_started", p.agent_started, NOOP_AGENT, agent, turn) for p in self._parts]
         return _fan(started, NOOP_AGENT, _FanAgent)
 
+    def consumer_left(self) -> None:
+        call_each("RunObservation.consumer_left", [p.consumer_left for p in self._parts])
+
     def ended(self, outcome: Outcome) -> None:
         call_each("RunObservation.ended", [p.ended for p in self._parts], outcome)
 
