@@ -12,7 +12,7 @@ from openai.types.responses import ResponseOutputItemDoneEvent
 from ._observing import observer_failed
 from .exceptions import ModelBehaviorError, UserError
 from .items import ModelResponse, RunItem
-from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
+from .models.interface import Model, ModelTracing, bind_request_sent, describe_terminal_event
 from .run_config import CallModelData, ModelInputData
 from .stream_events import RawResponsesStreamEvent
 from .usage import Usage
@@ -103,7 +103,7 @@ async def stream_model(
     final = None
     terminal = None
     done_items: list[Any] = []
-    token = _request_sent.set(_isolated(call_obs.request_sent))
+    unbind = bind_request_sent(_isolated(call_obs.request_sent))
     stream: AsyncIterator[Any] = model.stream_response(*request.args(), **request.kwargs())
     try:
         async for event in stream:
@@ -121,7 +121,7 @@ async def stream_model(
                 assert isinstance(event, ResponseOutputItemDoneEvent)
                 done_items.append(event.item)
     finally:
-        _request_sent.reset(token)
+        unbind()
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
