@@ -11,7 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._observing import safe_call
-from .exceptions import AgentsException, InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered
+from .exceptions import AgentsException, InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered, UserError
 from .guardrail import InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult
 from .items import ItemHelpers, TResponseInputItem
 from .observer import NOOP_GUARDRAIL, GuardrailInfo, GuardrailObservation, Outcome
@@ -180,3 +180,14 @@ class InputGate:
             return value
         finally:
             await _settle([model, guard])
+
+
+def refuse_output_guardrails_on_server_history(agent: Agent[Any], run_config: RunConfig, model: object) -> None:
+    """With server-side conversation state a rejected answer cannot be taken back from the server's history, so
+    output guardrails are refused there (the Chat Completions model keeps no such history), as in the SDK."""
+    from .models.openai_chatcompletions import OpenAIChatCompletionsModel
+
+    if (agent.output_guardrails or run_config.output_guardrails) and not isinstance(model, OpenAIChatCompletionsModel):
+        raise UserError("Output guardrails cannot be combined with conversation_id, previous_response_id, or "
+                        "auto_previous_response_id because rejected output cannot be removed from server-managed "
+                        "conversation history.")

@@ -46,7 +46,8 @@ T = TypeVar("T")
 def add_run_observer(observer: RunObserver) -> None:
     """Observe every run from now on (in addition to ``RunConfig.observers``)."""
     if not isinstance(observer, RunObserver):
-        raise TypeError(f"expected a RunObserver, got {type(observer).__name__}")
+        raise TypeError(f"add_run_observer() expected a RunObserver, got {type(observer).__name__}: subclass "
+                        "otelagents.RunObserver and override run_started()")
     if observer not in _global_observers:
         _global_observers.append(observer)
 
@@ -78,7 +79,8 @@ def set_telemetry_observer(observer: RunObserver | None) -> RunObserver | None:
     """Put ``observer`` in the telemetry slot (``None``: no telemetry); returns what was there."""
     global _telemetry_slot
     if observer is not None and not isinstance(observer, RunObserver):
-        raise TypeError(f"expected a RunObserver or None, got {type(observer).__name__}")
+        raise TypeError(f"set_telemetry_observer() expected a RunObserver or None, got {type(observer).__name__}: "
+                        "pass an otelagents.telemetry.Telemetry, another RunObserver, or None for no telemetry")
     previous = telemetry_observer()
     _telemetry_slot = observer
     return previous
@@ -278,6 +280,9 @@ class _FanRun(RunObservation):
     def agent_started(self, agent: Any, turn: int) -> AgentObservation:
         started = [safe_call("agent_started", p.agent_started, NOOP_AGENT, agent, turn) for p in self._parts]
         return _fan(started, NOOP_AGENT, _FanAgent)
+
+    def consumer_left(self) -> None:
+        call_each("RunObservation.consumer_left", [p.consumer_left for p in self._parts])
 
     def ended(self, outcome: Outcome) -> None:
         call_each("RunObservation.ended", [p.ended for p in self._parts], outcome)

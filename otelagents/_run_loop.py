@@ -21,7 +21,7 @@ from openai.types.responses import (
 from ._error_handling import final_or_handled, handled
 from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import output_schema_for, tool_use_decision
-from ._guardrails import InputGate, run_output_guardrails
+from ._guardrails import InputGate, refuse_output_guardrails_on_server_history, run_output_guardrails
 from ._handoff_history import history_after_handoff
 from ._hosted_tools import HOSTED_CALL_TYPES
 from ._model_call import (
@@ -217,6 +217,8 @@ class RunLoop:
         handoffs = await agent.get_enabled_handoffs(ctx)
         check_tool_names(agent, tools, handoffs)
         model = self.resolve_model(agent, self.run_config)
+        if self.conversation is not None:
+            refuse_output_guardrails_on_server_history(agent, self.run_config, model)
         settings = self.settings_for(agent, self.run_config)
         if tools_used and agent.reset_tool_choice and settings.tool_choice not in (None, "auto", "none"):
             settings = settings.resolve(ModelSettings(tool_choice="auto"))

@@ -20,9 +20,13 @@ from .memory.session import Session, SessionInputCallback, SessionSettings
 _SESSION_METHODS = ("get_items", "add_items", "pop_item", "clear_session")
 
 
-def check_session(session: Any) -> Session | None:
+def check_session(session: Any, server_conversation: object | None = None) -> Session | None:
+    """``session`` as a ``Session``; it cannot go with server-side conversation state (as in the SDK)."""
     if session is None:
         return None
+    if server_conversation is not None:
+        raise UserError("Session persistence cannot be combined with conversation_id, previous_response_id, "
+                        "or auto_previous_response_id.")
     missing = [name for name in _SESSION_METHODS if not callable(getattr(session, name, None))]
     if missing or not isinstance(getattr(session, "session_id", None), str):
         raise UserError(

@@ -174,6 +174,10 @@ class RunObservation:
     def agent_started(self, agent: Agent[Any], turn: int) -> AgentObservation:
         return NOOP_AGENT
 
+    def consumer_left(self) -> None:
+        """The consumer stopped reading the run's events before the run completed, and the run goes on (the
+        Agents SDK keeps a streamed run going when its consumer leaves). Called at most once, before ``ended``."""
+
     def ended(self, outcome: Outcome) -> None:
         """The run ended (after the last event was queued)."""
 

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from ._error_handling import check_error_handlers
+from ._guardrails import refuse_output_guardrails_on_server_history
 from ._observing import run_observers, safe_call, start_run_observation
 from ._run_loop import RunLoop
 from ._server_conversation import ServerConversation
@@ -125,10 +126,12 @@ class Runner:
         _check_common(starting_agent, max_turns, error_handlers)
         conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
         config = _checked_config(run_config, conversation)
+        if conversation is not None:
+            refuse_output_guardrails_on_server_history(starting_agent, config, resolve_model(starting_agent, config))
         result = _new_result(starting_agent, input, context, max_turns)
         result.run_loop_task = asyncio.get_running_loop().create_task(
             _drive(result, config, hooks, streamed=True, error_handlers=error_handlers,
-                   session=check_session(session), conversation=conversation),
+                   session=check_session(session, conversation), conversation=conversation),
             name=f"otelagents run: {starting_agent.name}",
         )
         result.run_loop_task.add_done_callback(_retrieve)
@@ -154,9 +157,11 @@ class Runner:
         _check_common(starting_agent, max_turns, error_handlers)
         conversation = ServerConversation.of(previous_response_id, auto_previous_response_id, conversation_id)
         config = _checked_config(run_config, conversation)
+        if conversation is not None:
+            refuse_output_guardrails_on_server_history(starting_agent, config, resolve_model(starting_agent, config))
         state = _new_result(starting_agent, input, context, max_turns)
         await _drive(state, config, hooks, streamed=False, error_handlers=error_handlers,
-                     session=check_session(session), conversation=conversation)
+                     session=check_session(session, conversation), conversation=conversation)
         return RunResult(
             input=state.input, new_items=state.new_items, raw_responses=state.raw_responses,
             final_output=state.final_output, input_guardrail_results=state.input_guardrail_results,

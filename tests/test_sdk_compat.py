@@ -352,3 +352,34 @@ async def test_what_input_guardrails_see() -> None:
     expected, got = await run_both(what_input_guardrails_see, replies, "responses")
     assert got == expected
     assert got[0].extra["seen"] == [["one"], ["one", "message", "two"], "three", ["four"]]
+
+
+async def server_state_refusals(lib: types.ModuleType, model: Any) -> list[Outcome]:
+    """A session with server-side state, and output guardrails with it, are refused before any request."""
+
+    @lib.output_guardrail
+    def check(ctx: Any, agent: Any, output: Any) -> Any:
+        return lib.GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    outcomes = []
+    for agent, options in ((lib.Agent(name="A", model=model), {"session": lib.SQLiteSession("s"),
+                                                                "conversation_id": "conv_1"}),
+                           (lib.Agent(name="A", model=model), {"session": lib.SQLiteSession("s"),
+                                                                "previous_response_id": "resp_1"}),
+                           (lib.Agent(name="A", model=model, output_guardrails=[check]),
+                            {"previous_response_id": "resp_1"})):
+        try:
+            result = lib.Runner.run_streamed(agent, "hi", **options)
+        except Exception as exc:  # noqa: BLE001 - compared by type
+            outcomes.append(Outcome(error=f"run_streamed raised {type(exc).__name__}"))
+            continue
+        outcome = await stream(result)
+        outcome.error = f"the stream raised {outcome.error}"
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def test_server_state_with_sessions_or_output_guardrails_is_refused() -> None:
+    expected, got = await run_both(server_state_refusals, [], "responses")
+    assert got == expected
+    assert all(o.error is not None and o.error.endswith("UserError") for o in got)

@@ -13,6 +13,8 @@ from otelagents._observing import start_run_observation
 from otelagents.model_settings import ModelSettings
 from otelagents.models.interface import ModelInfo
 from otelagents.observer import (
+    NOOP_GUARDRAIL,
+    NOOP_RUN,
     OK,
     AgentObservation,
     GuardrailInfo,
@@ -222,7 +224,8 @@ def test_guardrail_hooks_fan_out_to_every_observer(rig: Rig) -> None:
 def test_the_default_observer_ignores_guardrails() -> None:
     run = RunObserver().run_started(run_info())
     guard = run.agent_started(AGENT, 1).guardrail_started(GuardrailInfo(AGENT, "g", "input"))
-    guard.ended(OK, triggered=True)  # no-op, no error
+    assert run is NOOP_RUN and guard is NOOP_GUARDRAIL
+    assert guard.ended(OK, triggered=True) is None  # no-op, no error
 
 
 def test_a_tool_guardrail_nests_under_its_tool_when_checked_inside_it(rig: Rig) -> None:

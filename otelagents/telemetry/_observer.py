@@ -203,6 +203,10 @@ class RunTelemetry(RunObservation):
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
 
+    def consumer_left(self) -> None:
+        if self.span.is_recording():
+            self.span.set_attribute(sc.OTELAGENTS_CONSUMER_LEFT, True)
+
     def agent_started(self, agent: Agent[Any], turn: int) -> AgentObservation:
         return AgentTelemetry(self, agent)
 

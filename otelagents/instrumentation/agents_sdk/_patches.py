@@ -40,7 +40,9 @@ logger = logging.getLogger("otelagents.instrumentation.agents_sdk")
 
 _observer: RunObserver | None = None
 kept_processor: Any = None  # our TracingProcessor, kept in the SDK's list when the application replaces it
-_streams: dict[int, RunRecord] = {}  # id(RunResultStreaming) -> its record, until the run ends
+# A streamed run's record rides on its RunResultStreaming, so it lives exactly as long as the result (a run
+# whose task never finishes, e.g. its loop was closed, leaves nothing behind in a module-level table).
+_RECORD = "_otelagents_run_record"
 _applied: list[tuple[Any, str, Any]] = []
 
 
@@ -93,13 +95,12 @@ def _run_streamed(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, .
     if task is None:
         record.end(Outcome())
         return result
-    _streams[id(result)] = record
+    setattr(result, _RECORD, record)
     task.add_done_callback(partial(_streamed_run_done, record, result))
     return result
 
 
 def _streamed_run_done(record: RunRecord, result: Any, task: asyncio.Task[Any]) -> None:
-    _streams.pop(id(result), None)
     error: BaseException | None = None
     if not task.cancelled():
         error = task.exception() or getattr(result, "_stored_exception", None)
@@ -115,8 +116,8 @@ def _streamed_run_done(record: RunRecord, result: Any, task: asyncio.Task[Any]) 
 def _stream_events(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                    kwargs: dict[str, Any]) -> Any:
     stream = wrapped(*args, **kwargs)
-    record = _streams.get(id(instance))
-    if record is None:
+    record: RunRecord | None = getattr(instance, _RECORD, None)
+    if record is None or record.done:
         return stream
     return _WatchedEvents(stream, instance, record)
 
@@ -160,8 +161,8 @@ class _WatchedEvents:
 
 def _cancel(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``cancel()`` (immediate): the spans the SDK ends from here on end as cancelled, on any Python."""
-    record = _streams.get(id(instance))
-    if record is not None and _arg(args, kwargs, 0, "mode") in (None, "immediate"):
+    record: RunRecord | None = getattr(instance, _RECORD, None)
+    if record is not None and not record.done and _arg(args, kwargs, 0, "mode") in (None, "immediate"):
         record.cancelling = True
     return wrapped(*args, **kwargs)
 
@@ -297,4 +298,3 @@ def unpatch_all() -> None:
     while _applied:
         parent, attribute, original = _applied.pop()
         setattr(parent, attribute, original)
-    _streams.clear()

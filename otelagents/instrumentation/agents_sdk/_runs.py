@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
-from otelagents._observing import observer_failed, safe_call
+from otelagents._observing import safe_call
 from otelagents.observer import (
     NOOP_AGENT,
     NOOP_RUN,
@@ -24,7 +24,6 @@ from otelagents.observer import (
     RunObservation,
     RunObserver,
 )
-from otelagents.telemetry import semconv as sc
 
 current_run: ContextVar[RunRecord | None] = ContextVar("otelagents_agents_sdk_run", default=None)
 
@@ -133,12 +132,8 @@ class RunRecord:
         if self.consumer_left or self.done:
             return
         self.consumer_left = True
-        span = getattr(self.observation, "span", None)
-        try:
-            if span is not None and span.is_recording():
-                span.set_attribute(sc.OTELAGENTS_CONSUMER_LEFT, True)
-        except Exception as exc:
-            observer_failed("consumer left", exc)
+        if self.observation is not None:
+            safe_call("RunObservation.consumer_left", self.observation.consumer_left, None)
 
     def end(self, outcome: Outcome) -> None:
         """The run really ended: end its agent segment (failures: with the run's own error) and the run."""
