@@ -17,6 +17,7 @@ from typing import Any
 import openai
 
 from otelagents.testing.server import OpenAICompatServer, Reply
+from tests.runner_helpers import signature  # the same signatures for the SDK's events and ours
 
 Scenario = Callable[[types.ModuleType, Any], Awaitable[list["Outcome"]]]
 
@@ -29,14 +30,6 @@ class Outcome:
     final_output: Any = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def signature(event: Any) -> tuple[str, ...]:
-    if event.type == "raw_response_event":
-        return ("raw", event.data.type)
-    if event.type == "run_item_stream_event":
-        return ("item", event.name, event.item.type)
-    return ("agent", event.new_agent.name)
 
 
 async def stream(result: Any, timeout: float = 20.0, on_event: Callable[[Any], None] | None = None) -> Outcome:

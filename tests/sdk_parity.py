@@ -19,6 +19,7 @@ from openai import AsyncOpenAI
 
 import otelagents
 from otelagents.testing.server import OpenAICompatServer, Reply
+from tests.runner_helpers import signature as signature  # re-exported: the same for the SDK's events
 
 agents = pytest.importorskip("agents", reason="the parity tests need openai-agents (the test extra pins it)")
 
@@ -59,15 +60,6 @@ async def both(
 def no_trace(lib: ModuleType, **config: Any) -> Any:
     """A ``RunConfig`` with the SDK's own tracing off (it would try to export to OpenAI)."""
     return lib.RunConfig(tracing_disabled=True, **config)
-
-
-def signature(event: Any) -> tuple[str, ...]:
-    """(type, name, item type) of a stream event, or the new agent's name; raw events by their type."""
-    if event.type == "raw_response_event":
-        return ("raw", event.data.type)
-    if event.type == "run_item_stream_event":
-        return ("item", event.name, event.item.type)
-    return ("agent", event.new_agent.name)
 
 
 def items_only(events: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
