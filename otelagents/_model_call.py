@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openai.types.responses import ResponseOutputItemDoneEvent
 
+from ._hosted_tool_calls import HostedToolCalls
 from ._observing import observer_failed
-from .exceptions import ModelBehaviorError, UserError
+from .exceptions import ModelBehaviorError, ModelTimeoutError, UserError
 from .items import ModelResponse, RunItem
 from .models.interface import Model, ModelTracing, bind_request_sent, describe_terminal_event
+from .observer import OK, Outcome
 from .run_config import CallModelData, ModelInputData
 from .stream_events import RawResponsesStreamEvent
 from .usage import Usage
@@ -88,17 +92,85 @@ def uses_own_get_response(model: Model) -> bool:
 
 async def whole_response(model: Model, request: ModelRequest) -> ModelResponse:
     """A non-streaming call through the model's own ``get_response`` (``Runner.run``, as in the SDK)."""
-    response = await model.get_response(*request.args(), **request.kwargs())
+    async with model_deadline(request.settings.timeout):
+        response = await model.get_response(*request.args(), **request.kwargs())
     if not isinstance(response, ModelResponse):
         raise UserError(f"{type(model).__name__}.get_response must return a ModelResponse, "
                         f"not {type(response).__name__}")
     return response
 
 
+@asynccontextmanager
+async def model_deadline(timeout: float | None) -> AsyncIterator[None]:
+    """``ModelSettings.timeout`` as the SDK applies it: one deadline for the whole model call (request and
+    complete stream). When it passes, the call is cancelled (and cleans up), then ``ModelTimeoutError``."""
+    task = asyncio.current_task()
+    if timeout is None or task is None:
+        yield
+        return
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    handle = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        _uncancel(task)
+        raise ModelTimeoutError(timeout) from None
+    finally:
+        handle.cancel()
+    if expired:  # the call swallowed its cancellation after the deadline: it still ran out of time
+        _uncancel(task)
+        raise ModelTimeoutError(timeout)
+
+
+def _uncancel(task: asyncio.Task[Any]) -> None:
+    """Take back our own cancel request (Python 3.11+ counts them; ``asyncio.timeout`` reads the count)."""
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()
+
+
 async def stream_model(
-    model: Model, request: ModelRequest, call_obs: Any, emit: Callable[[Any], None]
+    model: Model, request: ModelRequest, call_obs: Any, emit: Callable[[Any], None],
+    hosted: HostedToolCalls | None = None,
 ) -> ModelResponse:
-    """Stream the call, emitting raw events and feeding the observation; the final response."""
+    """Stream the call within its deadline, emitting raw events and feeding the observations; the final
+    response. ``hosted`` sees the output items' added/done events (hosted tool calls)."""
+    try:
+        async with model_deadline(request.settings.timeout):
+            final, terminal, done_items = await _read_stream(model, request, call_obs, emit, hosted)
+    except BaseException as exc:
+        if hosted is not None:
+            hosted.end_all(Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))
+        raise
+    if terminal is not None:
+        error = ModelBehaviorError(describe_terminal_event(terminal, _api_of(model)))
+    elif final is None:
+        error = ModelBehaviorError("Model did not produce a final response!")
+    else:
+        if hosted is not None:
+            hosted.end_all(OK)
+        usage = Usage.from_response_usage(final.usage)
+        output = list(final.output) or done_items
+        raw_usage = _raw_usage(final.usage) if request.settings.preserve_raw_usage is True else None
+        return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final, raw_usage=raw_usage)
+    if hosted is not None:
+        hosted.end_all(Outcome(error=error))
+    raise error
+
+
+async def _read_stream(
+    model: Model, request: ModelRequest, call_obs: Any, emit: Callable[[Any], None],
+    hosted: HostedToolCalls | None,
+) -> tuple[Any, Any, list[Any]]:
+    """(the completed response or None, the terminal failure event or None, the items done)."""
     observe = call_obs.event
     final = None
     terminal = None
@@ -120,19 +192,16 @@ async def stream_model(
             elif kind == "response.output_item.done":
                 assert isinstance(event, ResponseOutputItemDoneEvent)
                 done_items.append(event.item)
+                if hosted is not None:
+                    hosted.seen(kind, event.item)
+            elif kind == "response.output_item.added" and hosted is not None:
+                hosted.seen(kind, event.item)
     finally:
         unbind()
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
-    if terminal is not None:
-        raise ModelBehaviorError(describe_terminal_event(terminal, _api_of(model)))
-    if final is None:
-        raise ModelBehaviorError("Model did not produce a final response!")
-    usage = Usage.from_response_usage(final.usage)
-    output = list(final.output) or done_items
-    raw_usage = _raw_usage(final.usage) if request.settings.preserve_raw_usage is True else None
-    return ModelResponse(output=output, usage=usage, response_id=final.id, raw=final, raw_usage=raw_usage)
+    return final, terminal, done_items
 
 
 def _api_of(model: Model) -> str | None:

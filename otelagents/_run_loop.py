@@ -23,6 +23,7 @@ from ._final_output import NO_FINAL as _NO_FINAL
 from ._final_output import output_schema_for, tool_use_decision
 from ._guardrails import InputGate, refuse_output_guardrails_on_server_history, run_output_guardrails
 from ._handoff_history import history_after_handoff
+from ._hosted_tool_calls import HostedToolCalls
 from ._hosted_tools import HOSTED_CALL_TYPES
 from ._model_call import (
     ModelRequest,
@@ -260,7 +261,7 @@ class RunLoop:
             if whole:
                 response = await whole_response(model, request)
             else:
-                response = await stream_model(model, request, call_obs, self.emit)
+                response = await stream_model(model, request, call_obs, self.emit, HostedToolCalls(agent_obs, agent))
         except BaseException as exc:
             safe_call("ModelCallObservation.ended", call_obs.ended, None, None,
                       Outcome(error=exc, cancelled=isinstance(exc, asyncio.CancelledError)))

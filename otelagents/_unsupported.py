@@ -20,7 +20,7 @@ SDK_ONLY_NAMES = frozenset({
     'MCPApprovalRequestItem', 'MCPApprovalResponseItem', 'MCPListToolsItem', 'MCPListToolsSpanData',
     'MCPToolApprovalFunction', 'MCPToolApprovalFunctionResult', 'MCPToolApprovalRequest',
     'MCPToolCancellationError', 'ModelRetryAdvice', 'ModelRetryAdviceRequest', 'ModelRetryBackoffSettings',
-    'ModelRetryNormalizedError', 'ModelRetrySettings', 'ModelTimeoutError', 'MultiProvider',
+    'ModelRetryNormalizedError', 'ModelRetrySettings', 'MultiProvider',
     'OpenAIAgentRegistrationConfig', 'OpenAIConversationsSession', 'OpenAIResponsesCompactionArgs',
     'OpenAIResponsesCompactionAwareSession', 'OpenAIResponsesCompactionSession', 'OpenAIResponsesWSModel',
     'OpenAIResponsesWebSocketOptions', 'OutputGuardrailBlockedMessageArgs',

@@ -72,6 +72,15 @@ class ModelRefusalError(AgentsException):
         self.refusal = refusal
 
 
+class ModelTimeoutError(AgentsException):
+    """A model call ran longer than ``ModelSettings.timeout`` (one deadline for the request and the whole
+    stream; raise the timeout, or leave it unset, if the model legitimately needs longer)."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__(f"Model call timed out after {timeout_seconds:g} seconds.")
+        self.timeout_seconds = timeout_seconds
+
+
 class ToolTimeoutError(AgentsException):
     """A tool ran longer than its ``timeout``."""
 

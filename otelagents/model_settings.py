@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -40,6 +41,7 @@ class ModelSettings:
     retry: Any = None
 
     def __post_init__(self) -> None:
+        _check_timeout(self.timeout)
         if self.retry is not None:
             from .exceptions import UserError
 
@@ -65,3 +67,14 @@ class ModelSettings:
     def to_json_dict(self) -> dict[str, Any]:
         """The set fields only, as plain JSON values."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def _check_timeout(timeout: Any) -> None:
+    """``timeout`` bounds each model call (as in the SDK): a finite number of seconds above zero, or None."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        from .exceptions import UserError
+
+        raise UserError(f"ModelSettings.timeout must be a finite number of seconds greater than 0, or None "
+                        f"(no deadline); got {timeout!r}.")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+from otelagents.testing._openai_wire import responses_frames, sse
 from otelagents.testing.server import Reply
 
 # (item type, the in-progress item, the completed item, the call's own progress events)
@@ -76,3 +78,15 @@ def hosted_reply(kind: str, text: str, response_id: str = "resp_hosted_1") -> Re
     emit("response.output_item.done", output_index=1, item=output[1])
     emit("response.completed", response=response("completed"))
     return Reply.raw_sse(frames)
+
+
+def hosted_items_reply(text: str, items: list[dict[str, Any]]) -> Reply:
+    """A Responses stream for ``text`` with hosted tool call items added and done before the message."""
+    frames = [f.data for f in responses_frames(Reply.text(text), "gpt-4.1", "resp_hosted", int(time.time())).frames]
+    hosted: list[bytes] = []
+    for index, item in enumerate(items):
+        for kind, status in (("response.output_item.added", "in_progress"), ("response.output_item.done",
+                                                                             item.get("status", "completed"))):
+            hosted.append(sse(kind, {"type": kind, "sequence_number": 0, "output_index": index,
+                                     "item": {**item, "status": status}}))
+    return Reply.raw_sse([frames[0], *hosted, *frames[1:]])

@@ -21,6 +21,7 @@ from otelagents.models.openai_responses import OpenAIResponsesModel
 from otelagents.telemetry._metrics import HistogramPoint, NumberPoint
 from otelagents.testing.server import OpenAICompatServer, Reply
 from tests.agents_sdk_helpers import APIS, SDKRig, drain, sdk, wait_run_done
+from tests.hosted_sse import HOSTED, hosted_items_reply, hosted_reply
 from tests.telemetry_helpers import Rig, make_rig, tree
 
 __all__ = ["sdk"]
@@ -214,3 +215,30 @@ async def test_runner_and_plugin_report_the_same(sdk: SDKRig, scenario: Scenario
     assert _shape(theirs) == expected_shape
     assert actual_series == expected_series
 
+
+
+def _hosted_agent(lib: Any, m: Any) -> Any:
+    tools = [lib.WebSearchTool(), lib.FileSearchTool(vector_store_ids=["v"])]
+    return lib.Agent(name="Searcher", model=m(), tools=tools)
+
+
+# Hosted tools run on OpenAI's side (Responses API only): the runner and the plugin both see them only as
+# output items in the stream, and must report them alike (execute_tool spans of their gen_ai.tool.type).
+HOSTED_SCENARIOS = [
+    Scenario("hosted tools, one failed", lambda: [hosted_items_reply("Found it", [
+        {"id": "ws_1", "type": "web_search_call", "action": {"type": "search", "query": "otel"}},
+        {"id": "fs_1", "type": "file_search_call", "queries": ["otel"], "status": "failed"}])], _hosted_agent),
+    *[Scenario(kind, lambda kind=kind: [hosted_reply(kind, "Answer.")], _hosted_agent) for kind in HOSTED],
+]
+
+
+@pytest.mark.parametrize("scenario", HOSTED_SCENARIOS, ids=[s.name for s in HOSTED_SCENARIOS])
+async def test_runner_and_plugin_report_hosted_tools_the_same(sdk: SDKRig, scenario: Scenario) -> None:
+    ours = await _run_runner(scenario, "responses", sdk.server)
+    theirs = await _run_sdk(scenario, "responses", sdk)
+    shape = _shape(ours)
+    [(_, _, _, _, [agent])] = shape
+    hosted = [child[:4] for child in agent[4] if child[0].startswith("execute_tool")]
+    assert hosted  # the runner reports them: the comparison below cannot pass on two empty trees
+    assert _shape(theirs) == shape
+    assert _series(theirs) == _series(ours)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from otelagents.telemetry import semconv as sc
 from otelagents.testing.server import Reply
 from tests.agents_sdk_helpers import APIS, SDKRig, assert_all_closed, drain, sdk, wait_run_done
+from tests.hosted_sse import hosted_items_reply
 from tests.telemetry_helpers import bucket_of, counter_value, hist, one_trace, tree
 
 __all__ = ["sdk"]  # the fixture
@@ -401,24 +402,8 @@ async def test_a_tool_output_guardrail_that_raises_fails_the_run(sdk: SDKRig) ->
     assert_all_closed(sdk.rig)
 
 
-def _with_hosted_tools(text: str, items: list[dict[str, Any]]) -> Reply:
-    """A Responses stream for ``text`` with hosted tool call items added and done before the message."""
-    import time
-
-    from otelagents.testing._openai_wire import responses_frames, sse
-
-    frames = [f.data for f in responses_frames(Reply.text(text), "gpt-4.1", "resp_hosted", int(time.time())).frames]
-    hosted: list[bytes] = []
-    for index, item in enumerate(items):
-        for kind, status in (("response.output_item.added", "in_progress"), ("response.output_item.done",
-                                                                             item.get("status", "completed"))):
-            hosted.append(sse(kind, {"type": kind, "sequence_number": 0, "output_index": index,
-                                     "item": {**item, "status": status}}))
-    return Reply.raw_sse([frames[0], *hosted, *frames[1:]])
-
-
 async def test_hosted_tools_are_execute_tool_spans_of_their_type(sdk: SDKRig) -> None:
-    sdk.server.add(_with_hosted_tools("Found it", [
+    sdk.server.add(hosted_items_reply("Found it", [
         {"id": "ws_1", "type": "web_search_call", "action": {"type": "search", "query": "otel"}},
         {"id": "fs_1", "type": "file_search_call", "queries": ["otel"], "status": "failed"},
     ]))
@@ -430,7 +415,7 @@ async def test_hosted_tools_are_execute_tool_spans_of_their_type(sdk: SDKRig) ->
     [agent_node] = root[4]
     assert sorted(child[:4] for child in agent_node[4]) == [
         ("chat gpt-4.1", "CLIENT", OK, None),
-        ("execute_tool file_search", "INTERNAL", ERR, "_OTHER"),
+        ("execute_tool file_search", "INTERNAL", ERR, "HostedToolError"),
         ("execute_tool web_search", "INTERNAL", OK, None),
     ]
     web = sdk.rig.span("execute_tool web_search").attributes or {}

@@ -13,16 +13,20 @@ from otelagents import (
     CodeInterpreterTool,
     FileSearchTool,
     ImageGenerationTool,
+    ModelBehaviorError,
+    RunConfig,
     Runner,
     UserError,
     WebSearchTool,
     function_tool,
 )
+from otelagents.telemetry import semconv as sc
 from otelagents.testing.server import OpenAICompatServer, Reply
 
-from .hosted_sse import HOSTED, hosted_reply
+from .hosted_sse import HOSTED, hosted_items_reply, hosted_reply
 from .runner_helpers import collect
 from .sdk_compat import make_model, ours
+from .telemetry_helpers import drain, hist, make_rig, run_to_end, tree, wait_done
 
 
 @pytest.fixture
@@ -99,3 +103,51 @@ def test_hosted_tool_names_and_bad_tools() -> None:
         FileSearchTool(vector_store_ids=["v"], max_num_results=51).to_param()
     with pytest.raises(UserError, match="is not a tool.*hosted tools: WebSearchTool"):
         Agent(name="a", tools=[object()])  # type: ignore[list-item]
+
+
+WEB_OK = {"id": "ws_1", "type": "web_search_call", "action": {"type": "search", "query": "otel"}}
+FILES_FAILED = {"id": "fs_1", "type": "file_search_call", "queries": ["otel"], "status": "failed"}
+
+
+async def test_the_runner_reports_hosted_calls_as_execute_tool_spans_of_their_type(
+        server: OpenAICompatServer) -> None:
+    rig = make_rig()
+    server.add(hosted_items_reply("Found it", [WEB_OK, FILES_FAILED]))
+    agent = Agent(name="Searcher", model=make_model(ours(), "responses", server), tools=[WebSearchTool()])
+    result = await run_to_end(agent, "search", RunConfig(observers=[rig.telemetry]))
+    await wait_done(result)
+    assert result.final_output == "Found it"
+    [root] = tree(rig.spans())
+    [agent_node] = root[4]
+    assert sorted(child[:4] for child in agent_node[4]) == [
+        ("chat gpt-test", "CLIENT", "UNSET", None),
+        ("execute_tool file_search", "INTERNAL", "ERROR", "HostedToolError"),
+        ("execute_tool web_search", "INTERNAL", "UNSET", None),
+    ]
+    web = rig.span("execute_tool web_search").attributes or {}
+    assert web[sc.GEN_AI_TOOL_TYPE] == "extension" and web[sc.GEN_AI_TOOL_CALL_ID] == "ws_1"
+    assert (rig.span("execute_tool file_search").attributes or {})[sc.GEN_AI_TOOL_TYPE] == "datastore"
+    assert hist(rig.engine, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.GEN_AI_TOOL_TYPE: "datastore"}).count == 1
+    assert rig.tracker.open == {}
+
+
+async def test_a_hosted_call_open_when_the_stream_breaks_ends_with_the_streams_error(
+        server: OpenAICompatServer) -> None:
+    rig = make_rig()
+    frames = hosted_items_reply("never sent", [WEB_OK]).raw_frames or ()
+    server.add(Reply.raw_sse(list(frames[:2])))  # response.created, then the call's item added: no done, no end
+    agent = Agent(name="Searcher", model=make_model(ours(), "responses", server), tools=[WebSearchTool()])
+    result = Runner.run_streamed(agent, "search", run_config=RunConfig(observers=[rig.telemetry]))
+    with pytest.raises(ModelBehaviorError):
+        await drain(result)
+    await wait_done(result)
+    web = rig.span("execute_tool web_search")
+    assert (web.attributes or {})[sc.ERROR_TYPE] == "ModelBehaviorError"
+    assert rig.tracker.open == {}
+
+
+async def test_the_default_observer_sees_hosted_calls_without_failing(server: OpenAICompatServer) -> None:
+    server.add(hosted_items_reply("Found it", [WEB_OK]))
+    agent = Agent(name="Searcher", model=make_model(ours(), "responses", server), tools=[WebSearchTool()])
+    result = await run_to_end(agent, "search", RunConfig())
+    assert result.final_output == "Found it"

@@ -110,3 +110,17 @@ def test_batches_accumulate_into_the_same_counts() -> None:
     everything = [v for batch in batches for v in batch]
     assert list(point.bucket_counts) == obvious_counts(everything)
     assert (point.count, point.min, point.max) == (len(everything), min(everything), max(everything))
+
+
+@pytest.mark.parametrize("size", [5, 40, 2000])
+def test_bad_values_in_a_batch_are_dropped_and_the_rest_counted(size: int) -> None:
+    rng = random.Random(size)
+    good = spread(rng, size)
+    bad: list[object] = [float("nan"), -0.5, float("inf"), "0.1", None]
+    mixed: list[object] = [*good]
+    for value in bad:
+        mixed.insert(rng.randrange(len(mixed) + 1), value)
+    point = batch_point(mixed)  # type: ignore[arg-type]
+    assert list(point.bucket_counts) == obvious_counts(good)
+    assert (point.count, point.min, point.max) == (len(good), min(good), max(good))
+    assert point.sum == pytest.approx(sum(good))

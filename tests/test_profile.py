@@ -167,7 +167,7 @@ def test_one_chunk_and_empty_output(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("scenario", "calls"), [("text", 1), ("tools", 2), ("handoff", 2)])
 def test_agent_scenarios_offline(scenario: str, calls: int) -> None:
-    from otelagents.cli._scenarios import Pace
+    from otelagents._scenarios import Pace
 
     pace = Pace(first_token=(0.02, 0.02), gap=(0.002, 0.002), slow_share=0.0)
     exporter = InMemorySpanExporter()
@@ -334,3 +334,43 @@ def test_public_names() -> None:
     assert sorted(package.__all__) == ["Endpoint", "Profile", "ProfileOptions", "RECORD", "SCHEMA", "Workload",
                                        "load", "parse_slo", "profile", "workload"]
     assert all(hasattr(package, name) for name in package.__all__)
+
+
+async def _scripted_answer(script: list[object], max_tokens: int | None) -> tuple[list[str], object]:
+    """The text deltas and the terminal event of one scripted-model call with ``max_tokens``."""
+    from otelagents.model_settings import ModelSettings
+    from otelagents.models.interface import ModelTracing
+    from otelagents.testing.scripted import ScriptedModel
+
+    model = ScriptedModel(script)  # type: ignore[arg-type]
+    deltas: list[str] = []
+    last: object = None
+    async for event in model.stream_response(None, "hi", ModelSettings(max_tokens=max_tokens), [], None, [],
+                                             ModelTracing.DISABLED):
+        if event.type == "response.output_text.delta":
+            deltas.append(event.delta)
+        last = event
+    return deltas, last
+
+
+@pytest.mark.parametrize(("max_tokens", "kept"), [(None, 5), (5, 5), (6, 5), (4, 4), (1, 1)])
+def test_the_offline_model_stops_at_max_tokens_like_a_hosted_one(max_tokens: int | None, kept: int) -> None:
+    deltas, last = asyncio.run(_scripted_answer(["one two three four five"], max_tokens))
+    assert "".join(deltas) == " ".join("one two three four five".split()[:kept])
+    assert last.type == "response.completed"  # type: ignore[attr-defined]
+    response = last.response  # type: ignore[attr-defined]
+    assert response.usage.output_tokens == kept
+    reason = response.incomplete_details.reason if response.incomplete_details else None
+    assert reason == ("max_output_tokens" if kept < 5 else None)
+
+
+def test_a_tool_call_that_does_not_fit_max_tokens_is_not_started() -> None:
+    from otelagents.testing.scripted import tool_call
+
+    long_arguments = {"text": "x" * 40}  # about ten tokens
+    deltas, last = asyncio.run(_scripted_answer([[tool_call("f", long_arguments)]], 2))
+    assert deltas == [] and last.type == "response.incomplete"  # type: ignore[attr-defined]
+    assert last.response.incomplete_details.reason == "max_output_tokens"  # type: ignore[attr-defined]
+    deltas, last = asyncio.run(_scripted_answer([[tool_call("f", long_arguments)]], 50))
+    assert last.type == "response.completed"  # type: ignore[attr-defined]
+    assert last.response.output[0].type == "function_call"  # type: ignore[attr-defined]

@@ -208,6 +208,8 @@ def test_compare_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], make
     (["--scenario", "nope"], "unknown scenario 'nope'"),
     (["--warmup", "-1"], "--warmup must be 0 or more"),
     (["--arrival", "poisson"], "--arrival poisson needs --rate R"),
+    (["--api", "chat_completions"], "--api chat_completions needs a server: give --base-url URL and --model"),
+    (["--api", "responses"], "--api responses needs a server"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
@@ -316,3 +318,15 @@ def test_serve_keeps_the_profiles_metrics_up_for_prometheus(tmp_path: Path) -> N
     assert child.returncode == 0, child.stderr.read()  # type: ignore[union-attr]
     assert "stopped serving /metrics" in "".join(lines)
     assert (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_max_tokens_caps_the_offline_models_answers(tmp_path: Path, cap: int) -> None:
+    base = ["profile", "--fast", "--concurrency", "1", "--requests", "2", "--no-report", "--metrics-port", "0"]
+    assert main([*base, "--output", str(tmp_path / "full")]) == 0
+    assert main([*base, "--max-tokens", str(cap), "--output", str(tmp_path / "capped")]) == 0
+    _, full = _validate(tmp_path / "full")
+    document, capped = _validate(tmp_path / "capped")
+    assert all(r["output_chunks"] > 3 for r in full)  # the uncapped answer is longer than any cap tried
+    assert [(r["output_chunks"], r["output_tokens"], r["error"]) for r in capped] == [(cap, cap, None)] * 2
+    assert document["settings"]["max_tokens"] == cap  # type: ignore[index]

@@ -57,7 +57,8 @@ def _port(text: str) -> int:
 
 
 def _parser() -> _Parser:
-    from ._scenarios import SCENARIO_NAMES
+    from otelagents._scenarios import SCENARIO_NAMES
+
     from ._target import APIS
 
     parser = _Parser(prog=PROG, description="otelagents: a streaming agent runner with the OpenAI Agents "

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from openai.types.responses import ResponseTextDeltaEvent
 
+from otelagents._scenarios import Scenario, offline_model, scenario_names, select
 from otelagents.observer import RunObserver
 from otelagents.run import Runner
 from otelagents.telemetry import semconv as sc
@@ -18,7 +19,6 @@ from otelagents.telemetry import semconv as sc
 from ._errors import CLIError, explain_run_error
 from ._pipeline import Pipeline, resolve_otlp
 from ._report import MetricsView, summarize, summary_lines, trace_lines
-from ._scenarios import Scenario, offline_model, scenario_names, select
 from ._target import Target, TargetSpec
 
 _RULE = "=" * 78

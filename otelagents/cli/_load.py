@@ -18,6 +18,7 @@ from typing import TextIO
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from otelagents._scenarios import Scenario
 from otelagents.profile._terminal import Progress
 from otelagents.run import Runner
 from otelagents.telemetry import semconv as sc
@@ -26,7 +27,6 @@ from ._demo import warm_up
 from ._errors import CLIError, explain_run_error
 from ._pipeline import Pipeline
 from ._report import MetricsView, duration_s, estimate, ms, operation
-from ._scenarios import Scenario
 from ._target import Target, TargetSpec
 
 

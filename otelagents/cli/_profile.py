@@ -57,8 +57,8 @@ def add_parser(commands: Any, positive: Any, port: Any) -> None:
                          help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL with --model; without "
                               "either, the offline scripted model)")
     profile.add_argument("--model", metavar="NAME", default=None, help="the model to ask (needed with --base-url)")
-    profile.add_argument("--api", choices=("responses", "chat_completions"), default="responses",
-                         help="the API to use (default: responses)")
+    profile.add_argument("--api", choices=("responses", "chat_completions"), default=None,
+                         help="the API to use with --base-url (default: responses); the offline model has none")
     profile.add_argument("--concurrency", type=_levels, default=_levels(DEFAULT_CONCURRENCY), metavar="C[,C...]",
                          help=f"load levels: requests in flight at most (default: {DEFAULT_CONCURRENCY})")
     profile.add_argument("--rate", type=_rate, default=None, metavar="R",
@@ -126,11 +126,14 @@ def _compare(a: Path, b: Path, out: TextIO) -> int:
 
 
 def _endpoint(args: argparse.Namespace) -> Any:
-    from otelagents.cli._scenarios import Pace
+    from otelagents._scenarios import Pace
     from otelagents.profile import Endpoint
 
     base_url = args.base_url or (os.environ.get("OPENAI_BASE_URL") if args.model else None) or None
     if base_url is None and args.model is None:
+        if args.api is not None:
+            raise UserError(f"--api {args.api} needs a server: give --base-url URL and --model NAME (the offline "
+                            "scripted model is called in process, over no API)")
         return Endpoint(max_tokens=args.max_tokens, pace=Pace.none() if args.fast else Pace())
     if args.model is None or not args.model.strip():
         raise UserError("--base-url needs --model NAME (the model to ask)")
@@ -143,7 +146,8 @@ def _endpoint(args: argparse.Namespace) -> Any:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UserError(f"base URL {base_url!r} is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1")
-    return Endpoint(base_url=base_url, model=args.model, api=args.api, api_key=key, max_tokens=args.max_tokens)
+    return Endpoint(base_url=base_url, model=args.model, api=args.api or "responses", api_key=key,
+                    max_tokens=args.max_tokens)
 
 
 def _profile(args: argparse.Namespace, metrics_port: int, out: TextIO, err: TextIO) -> int:

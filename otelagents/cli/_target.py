@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from otelagents._scenarios import SCRIPTED_MODEL_NAME, Pace, Scenario, offline_model
 from otelagents.models.interface import Model
 from otelagents.observer import RunObserver
 from otelagents.run_config import RunConfig
 
 from ._errors import CLIError
-from ._scenarios import SCRIPTED_MODEL_NAME, Pace, Scenario, offline_model
 
 APIS = ("responses", "chat_completions")
 _OPENAI_URL = "https://api.openai.com/v1"

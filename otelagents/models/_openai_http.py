@@ -73,8 +73,6 @@ async def open_stream(client: openai.AsyncOpenAI, path: str, body: dict[str, Any
         options["params"] = dict(settings.extra_query)
     if settings.extra_body:
         options["extra_json"] = dict(settings.extra_body)
-    if settings.timeout is not None:
-        options["timeout"] = settings.timeout
     response = await client.post(path, cast_to=_http.Response, body=body,  # type: ignore[call-overload]
                                  options=options, stream=True)
     await _check_content_type(response)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from otelagents._scenarios import SCENARIOS, SCRIPTED_MODEL_NAME, Pace, Scenario, jokes_text, offline_model
 from otelagents.agent import Agent
-from otelagents.cli._scenarios import SCENARIOS, SCRIPTED_MODEL_NAME, Pace, Scenario, jokes_text, offline_model
 from otelagents.exceptions import UserError
 from otelagents.model_settings import ModelSettings
 from otelagents.models.interface import Model

@@ -315,7 +315,7 @@ class ModelCallTelemetry(ModelCallObservation):
         if deltas:
             metrics.histogram(sc.METRIC_TIME_TO_FIRST_TOKEN, base).record(deltas[0] - started, exemplar)
         if len(deltas) >= 2:
-            gaps = list(map(sub, deltas[1:], deltas[:-1]))
+            gaps = list(map(sub, deltas[1:], deltas))  # map stops with the shorter: no second copy
             metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
             threshold = self._run.stall_threshold_s
             window = deltas[-1] - deltas[0]  # no gap is longer than the whole window: skip the pass

@@ -2,6 +2,8 @@
 
 The workhorse of the tests and the offline demo. Each model call takes the next turn of the script;
 a turn is text (streamed in word-sized deltas), tool calls, handoffs, a refusal, or a failure.
+``model_settings.max_tokens`` is honoured as a hosted model does: the answer stops at that many output
+tokens and completes with ``incomplete_details.reason == "max_output_tokens"``.
 
     model = ScriptedModel([
         [tool_call("get_weather", {"city": "Paris"})],
@@ -212,7 +214,12 @@ class ScriptedModel(Model):
             await asyncio.sleep(first_delay)
         output_tokens = 0
         first = True
+        limit = _max_tokens(model_settings)
+        cut_short: str | None = None
         for output in turn.outputs:
+            if isinstance(output, ToolCall) and limit is not None and output_tokens + _cost(output) > limit:
+                cut_short = "max_output_tokens"  # a tool call that does not fit is not started
+                break
             if isinstance(output, Failure):
                 if output.kind == "raise":
                     assert output.exception is not None
@@ -231,6 +238,9 @@ class ScriptedModel(Model):
                 for event in builder.message_start(item_id, refusal=output.refusal):
                     yield event
                 for token in split_tokens(output.content):
+                    if limit is not None and output_tokens >= limit:
+                        cut_short = "max_output_tokens"
+                        break
                     if delta_delay and not first:
                         await asyncio.sleep(delta_delay)
                     first = False
@@ -238,15 +248,31 @@ class ScriptedModel(Model):
                     yield builder.text_delta(item_id, token)
                 for event in builder.message_end(item_id):
                     yield event
+                if cut_short:
+                    break
             else:
                 item_id = _new_id("fc")
                 yield builder.function_call_start(item_id, output.call_id or _new_id("call"), output.name)
                 if delta_delay and not first:
                     await asyncio.sleep(delta_delay)
                 first = False
-                output_tokens += max(1, len(output.arguments) // 4)
+                output_tokens += _cost(output)
                 yield builder.arguments_delta(item_id, output.arguments)
                 for event in builder.function_call_end(item_id):
                     yield event
+        if cut_short and output_tokens == 0:  # cut short before any output: the response is incomplete
+            yield builder.incomplete(cut_short)
+            return
         usage = turn.usage or (_count_tokens([system_instructions, items]), output_tokens)
-        yield builder.completed(make_usage(usage[0], usage[1]))
+        yield builder.completed(make_usage(usage[0], usage[1]), cut_short)
+
+
+def _max_tokens(settings: Any) -> int | None:
+    """``model_settings.max_tokens``: the scripted model stops there, as a hosted model does."""
+    limit = getattr(settings, "max_tokens", None)
+    return limit if isinstance(limit, int) and limit >= 0 else None
+
+
+def _cost(output: Text | ToolCall | Failure) -> int:
+    """The output tokens a tool call's arguments count for (text counts one per delta)."""
+    return max(1, len(output.arguments) // 4) if isinstance(output, ToolCall) else 0

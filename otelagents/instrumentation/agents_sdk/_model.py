@@ -26,29 +26,20 @@ from typing import Any, cast
 from agents.exceptions import ModelBehaviorError
 from agents.models.interface import Model, ModelTracing
 
+from otelagents._hosted_tool_calls import HostedToolCalls
 from otelagents._observing import observer_failed, safe_call
 from otelagents.items import ModelResponse as CoreResponse
 from otelagents.models.interface import ModelInfo, bind_request_sent
-from otelagents.observer import NOOP_MODEL_CALL, ModelCallInfo, ModelCallObservation, Outcome, ToolCallInfo
-from otelagents.telemetry import semconv as sc
+from otelagents.observer import NOOP_AGENT, NOOP_MODEL_CALL, ModelCallInfo, ModelCallObservation, Outcome
 from otelagents.usage import Usage as CoreUsage
 
-from ._processor import SDKError
-from ._runs import RunRecord, ToolRef
+from ._runs import RunRecord
 
 _FINAL, _FAILED, _ITEM = 1, 2, 3
 _ACTIONS = {"response.completed": _FINAL, "response.failed": _FAILED, "response.incomplete": _FAILED,
             "error": _FAILED, "response.error": _FAILED, "response.output_item.added": _ITEM,
             "response.output_item.done": _ITEM}
 _action = _ACTIONS.get
-# Tools OpenAI runs on its side during a Responses call (output item type -> tool name, gen_ai.tool.type).
-HOSTED_TOOLS = {
-    "web_search_call": ("web_search", sc.TOOL_TYPE_EXTENSION),
-    "file_search_call": ("file_search", sc.TOOL_TYPE_DATASTORE),
-    "code_interpreter_call": ("code_interpreter", sc.TOOL_TYPE_EXTENSION),
-    "image_generation_call": ("image_generation", sc.TOOL_TYPE_EXTENSION),
-    "mcp_call": ("mcp_call", sc.TOOL_TYPE_EXTENSION),  # a hosted MCP tool: named by the item
-}
 
 
 def describe_model(model: Any) -> ModelInfo:
@@ -180,7 +171,8 @@ class ObservedModel(Model):
         observe = observation.event
         final: Any = None
         failed: Any = None
-        hosted = _HostedTools(self._record)
+        record = self._record
+        hosted = HostedToolCalls(record.agent or NOOP_AGENT, record.agent_ref(record.agent_name or ""))
         unbind = bind_request_sent(observation.request_sent)
         inner: AsyncIterator[Any] = self._model.stream_response(
             system_instructions, input, settings, tools, output_schema, handoffs, tracing,
@@ -231,46 +223,3 @@ class ObservedModel(Model):
             response = CoreResponse(output=list(final.output or []), usage=CoreUsage(), response_id=final.id,
                                     raw=final)
         safe_call("ModelCallObservation.ended", observation.ended, None, response, outcome)
-
-
-class _HostedTools:
-    """Hosted tool calls seen in one stream: an ``execute_tool`` from the item's ``added`` to its ``done``
-    event (OpenAI runs them during the model call; the SDK opens no span for them)."""
-
-    __slots__ = ("_open", "_record")
-
-    def __init__(self, record: RunRecord) -> None:
-        self._record = record
-        self._open: dict[str, Any] = {}
-
-    def seen(self, kind: str, item: Any) -> None:
-        try:
-            self._seen(kind, item)
-        except Exception as exc:
-            observer_failed("agents-sdk hosted tool", exc)
-
-    def _seen(self, kind: str, item: Any) -> None:
-        known = HOSTED_TOOLS.get(getattr(item, "type", ""))
-        item_id = str(getattr(item, "id", "") or "")
-        if known is None or not item_id:
-            return
-        if kind == "response.output_item.added":
-            agent, record = self._record.agent, self._record
-            if agent is None or item_id in self._open:
-                return
-            name, tool_type = known
-            name = str(getattr(item, "name", None) or name)
-            info = ToolCallInfo(cast(Any, record.agent_ref(record.agent_name or "")), cast(Any, ToolRef(name, None)),
-                                item_id, "", tool_type)
-            self._open[item_id] = agent.tool_started(info)
-            return
-        observation = self._open.pop(item_id, None)
-        if observation is not None:
-            status = getattr(item, "status", None)
-            failed = status in ("failed", "incomplete")
-            observation.ended(Outcome(error=SDKError(f"hosted tool {status}")) if failed else Outcome())
-
-    def end_all(self, outcome: Outcome) -> None:
-        for observation in self._open.values():
-            safe_call("ToolObservation.ended", observation.ended, None, outcome)
-        self._open.clear()

@@ -1,4 +1,6 @@
-"""The demo's scenarios and its offline model.
+"""The built-in scenarios and the offline model, shared by ``otelagents demo`` and ``otelagents profile``.
+
+A neutral module: the CLI and :mod:`otelagents.profile` both import it, neither imports the other's privates.
 
 Three scenarios, each a starting agent, a prompt and a script for the offline model:
 
