@@ -131,6 +131,15 @@ def test_a_forked_child_runs_agents_exports_its_own_telemetry_and_exits(otlp_rec
     assert sorted(by_instance.values()) == [1, 2], by_instance
     assert {m.resource["service.name"] for m in otlp_receiver.metrics()} == {"forky"}
 
+    # each process's spans name the same instance as its metrics: the child's tracer provider took the new id
+    child_instance = next(i for i, count in by_instance.items() if count == 2)
+    parent_instance = next(i for i, count in by_instance.items() if count == 1)
+    assert child_instance != parent_instance
+    span_instances = {(s.name, s.resource.get(sc_instance())) for s in spans if s.name.startswith("invoke_agent")}
+    assert span_instances == {("invoke_agent child-agent", child_instance),
+                              ("invoke_agent parent-agent", parent_instance)}, span_instances
+    assert {s.resource["service.name"] for s in spans} == {"forky"}
+
 
 def sc_instance() -> str:
     return "service.instance.id"

@@ -9,7 +9,8 @@ handle that ``setup()`` made:
   Call ``setup(prometheus_port=...)`` in the worker to serve that worker's metrics on a port of its own;
 * a fresh metrics engine and observer (the child counts its own runs only), and fresh OTLP metric
   exporters on a new export thread, with a new ``service.instance.id`` so a Collector or Prometheus keeps
-  each worker's series apart;
+  each worker's series apart; the tracer provider ``setup()`` built takes the same id, so the child's spans
+  and metrics name the same instance (and the parent's spans carry the parent's id from the start);
 * a fresh OTLP span exporter (an inherited gRPC channel or HTTP connection is not safe to share with the
   parent); the SDK's ``BatchSpanProcessor`` restarts its own thread;
 * new locks, so a lock held by a parent thread at the moment of the fork cannot deadlock the child.
@@ -25,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
@@ -39,7 +40,8 @@ from otelagents.telemetry._observer import Telemetry, install, installed
 if TYPE_CHECKING:
     from otelagents.telemetry._setup import TelemetryHandle
 
-__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "serve", "serve_metrics", "with_instance_id"]
+__all__ = ["SERVICE_INSTANCE_ID", "ForkRecipe", "adopt", "register", "serve", "serve_metrics", "tag_spans",
+           "with_instance_id"]
 
 logger = logging.getLogger("otelagents.telemetry")
 
@@ -63,6 +65,24 @@ def with_instance_id(resource: Resource, *, fresh: bool = False) -> Resource:
     if not fresh and SERVICE_INSTANCE_ID in resource.attributes:
         return resource
     return resource.merge(Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}))
+
+
+def tag_spans(provider: Any, resource: Resource) -> None:
+    """Give the tracer provider ``setup()`` built the ``service.instance.id`` of ``resource``.
+
+    An application's own provider is left alone. The SDK has no public setter: ``_update_resource``
+    (in recent SDKs) also re-tags the tracers it already made; without it, the resource is swapped and the
+    tracers made afterwards (the re-armed telemetry's) carry it."""
+    instance = resource.attributes.get(SERVICE_INSTANCE_ID)
+    current = getattr(provider, "resource", None)
+    if instance is None or not isinstance(current, Resource):
+        return
+    update = Resource({SERVICE_INSTANCE_ID: instance})
+    merge = getattr(provider, "_update_resource", None)
+    if callable(merge):
+        merge(update)
+    else:
+        provider._resource = current.merge(update)
 
 
 _registered = False
@@ -106,6 +126,8 @@ def rearm(handle: TelemetryHandle) -> None:
         return
     recipe.pid = os.getpid()
     recipe.resource = with_instance_id(recipe.resource, fresh=True)
+    if handle.owns_tracer_provider:  # the child's spans carry its instance id too, as its metrics do
+        tag_spans(handle.tracer_provider, recipe.resource)
     engine = MetricsEngine()
     old = handle.telemetry
     telemetry = Telemetry(tracer_provider=handle.tracer_provider, metrics=engine,

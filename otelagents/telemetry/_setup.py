@@ -290,6 +290,8 @@ def setup(
             if not isinstance(resource, Resource) or service_name is not None:
                 resource = _resource(service_name)
             resource = _fork.with_instance_id(resource)  # each process's metric series stay apart
+            if owned:  # and our spans name the same instance as our metrics
+                _fork.tag_spans(provider, resource)
             makers = _metric_exporter_makers(metric_protocol, metric_endpoint, console)
             bridges = [OTLPMetricsBridge(engine, make(), interval_s=interval_s, resource=resource)
                        for make in makers]
