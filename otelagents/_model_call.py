@@ -15,7 +15,7 @@ from ._hosted_tool_calls import HostedToolCalls
 from ._observing import observer_failed
 from .exceptions import ModelBehaviorError, ModelTimeoutError, UserError
 from .items import ModelResponse, RunItem
-from .models.interface import Model, ModelTracing, _request_sent, describe_terminal_event
+from .models.interface import Model, ModelTracing, bind_request_sent, describe_terminal_event
 from .observer import OK, Outcome
 from .run_config import CallModelData, ModelInputData
 from .stream_events import RawResponsesStreamEvent
@@ -175,7 +175,7 @@ async def _read_stream(
     final = None
     terminal = None
     done_items: list[Any] = []
-    token = _request_sent.set(_isolated(call_obs.request_sent))
+    unbind = bind_request_sent(_isolated(call_obs.request_sent))
     stream: AsyncIterator[Any] = model.stream_response(*request.args(), **request.kwargs())
     try:
         async for event in stream:
@@ -197,7 +197,7 @@ async def _read_stream(
             elif kind == "response.output_item.added" and hosted is not None:
                 hosted.seen(kind, event.item)
     finally:
-        _request_sent.reset(token)
+        unbind()
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()

@@ -35,6 +35,42 @@ def notify_request_sent() -> None:
         callback()
 
 
+class _Relay:
+    """The context variable's value: the call's callback until the call ends, then nothing.
+
+    Copies of the context outlive the call (a cancelled timer handle keeps the context it was scheduled in
+    until its deadline comes round, a transport's reader keeps the one it was registered in), so the copies
+    must not keep the call's observation, and with it the whole run, alive."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
+
+    def __call__(self) -> None:
+        callback = self.callback
+        if callback is not None:
+            callback()
+
+
+def bind_request_sent(callback: Callable[[], None]) -> Callable[[], None]:
+    """For the run loop and instrumentations: point ``notify_request_sent`` at ``callback`` in this context.
+
+    Returns the function to call when the model call ends: it resets the variable and drops ``callback``,
+    also from any copy of the context that something kept."""
+    relay = _Relay(callback)
+    token = _request_sent.set(relay)
+
+    def unbind() -> None:
+        relay.callback = None
+        try:
+            _request_sent.reset(token)
+        except ValueError:  # ended from another context (a stream closed elsewhere): nothing is left set there
+            pass
+
+    return unbind
+
+
 class ModelTracing(enum.Enum):
     DISABLED = 0
     ENABLED = 1

@@ -14,6 +14,12 @@ OpenTelemetry-API sink, whose gauges are observable) get the gauges computed at 
 shows in the first scrape or export after it passes the threshold. A sink without one gets them set
 whenever a stream opens or ends.
 
+A call abandoned without ending (its event loop was closed under it, its task never finished) is not open:
+the registry holds its streams weakly (a live call is held by its run anyway), so an abandoned one and its
+run can be collected, and it drops a stream whose event loop is closed at the next count, even while
+something else keeps the stream alive (anyio keeps the task of a cancel scope that never exited, and with
+it the task's frames). A sink without collect hooks sees that at the next stream's open or end.
+
 One registry per sink (``open_streams_for``): several ``Telemetry`` objects recording into one engine (the
 default telemetry and an application's own, on the same provider) share it, so neither overwrites the
 other's gauges. Each stream brings its own stall threshold.
@@ -21,6 +27,7 @@ other's gauges. Each stream brings its own stall threshold.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections import Counter
@@ -50,7 +57,9 @@ class OpenStreams:
         self._open_gauge = sink.gauge(sc.METRIC_STREAMS_OPEN)
         self._stalled_gauge = sink.gauge(sc.METRIC_STREAMS_STALLED)
         self._lock = threading.Lock()
-        self._open: dict[int, OpenStream] = {}
+        # each open stream, with the event loop it was opened on (None outside one)
+        self._open: weakref.WeakKeyDictionary[OpenStream, asyncio.AbstractEventLoop | None] = (
+            weakref.WeakKeyDictionary())
         self._keys: dict[AttrItems, None] = {}
         hook: Callable[[Callable[[], None]], None] | None = getattr(sink, "before_collect", None)
         self.live = callable(hook)
@@ -59,14 +68,14 @@ class OpenStreams:
 
     def opened(self, stream: OpenStream) -> None:
         with self._lock:
-            self._open[id(stream)] = stream
+            self._open[stream] = _running_loop()
             self._keys[stream.stream_key] = None
         if not self.live:
             self.refresh()
 
     def closed(self, stream: OpenStream) -> None:
         with self._lock:
-            if self._open.pop(id(stream), None) is None:
+            if self._open.pop(stream, _NOT_OPEN) is _NOT_OPEN:
                 return
         if not self.live:
             self.refresh()
@@ -75,7 +84,7 @@ class OpenStreams:
         """(open, stalled) streams per label set, at ``now`` (default: this moment)."""
         now = perf_counter() if now is None else now
         with self._lock:
-            streams = list(self._open.values())
+            streams = self._live_streams()
         opened: Counter[AttrItems] = Counter()
         stalled: Counter[AttrItems] = Counter()
         for stream in streams:
@@ -84,6 +93,16 @@ class OpenStreams:
             if last and now - last > stream.stall_threshold_s:
                 stalled[stream.stream_key] += 1
         return opened, stalled
+
+    def _live_streams(self) -> list[OpenStream]:
+        """The open streams, less (and forgetting) those whose event loop was closed under them."""
+        live: list[OpenStream] = []
+        dead: list[OpenStream] = []
+        for stream, loop in list(self._open.items()):
+            (dead if loop is not None and loop.is_closed() else live).append(stream)
+        for stream in dead:
+            self._open.pop(stream, None)
+        return live
 
     def refresh(self) -> None:
         """Set both gauges for every label set seen (0 where nothing is open now)."""
@@ -97,6 +116,16 @@ class OpenStreams:
         if len(keys) > MAX_LABEL_SETS:  # every idle one was just set to 0: forget them
             with self._lock:
                 self._keys = {key: None for key in self._keys if key in opened}
+
+
+_NOT_OPEN: Any = object()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 _registries: weakref.WeakKeyDictionary[Any, OpenStreams] = weakref.WeakKeyDictionary()

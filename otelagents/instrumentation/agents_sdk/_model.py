@@ -29,7 +29,7 @@ from agents.models.interface import Model, ModelTracing
 from otelagents._hosted_tool_calls import HostedToolCalls
 from otelagents._observing import observer_failed, safe_call
 from otelagents.items import ModelResponse as CoreResponse
-from otelagents.models.interface import ModelInfo, _request_sent
+from otelagents.models.interface import ModelInfo, bind_request_sent
 from otelagents.observer import NOOP_AGENT, NOOP_MODEL_CALL, ModelCallInfo, ModelCallObservation, Outcome
 from otelagents.usage import Usage as CoreUsage
 
@@ -147,7 +147,7 @@ class ObservedModel(Model):
                            previous_response_id: str | None, conversation_id: str | None, prompt: Any) -> Any:
         observation = self._start(system_instructions, input, model_settings, tools, output_schema, handoffs, False)
         settings = self._with_headers(observation, model_settings)
-        token = _request_sent.set(observation.request_sent)
+        unbind = bind_request_sent(observation.request_sent)
         try:
             response = await self._model.get_response(
                 system_instructions, input, settings, tools, output_schema, handoffs, tracing,
@@ -156,7 +156,7 @@ class ObservedModel(Model):
             safe_call("ModelCallObservation.ended", observation.ended, None, None, _outcome_of(exc))
             raise
         finally:
-            _request_sent.reset(token)
+            unbind()
         core = CoreResponse(output=list(response.output), usage=CoreUsage(), response_id=response.response_id,
                             raw=_NoRaw(response))
         safe_call("ModelCallObservation.ended", observation.ended, None, core, Outcome())
@@ -185,7 +185,7 @@ class ObservedModel(Model):
         failed: Any = None
         record = self._record
         hosted = HostedToolCalls(record.agent or NOOP_AGENT, record.agent_ref(record.agent_name or ""))
-        token = _request_sent.set(observation.request_sent)
+        unbind = bind_request_sent(observation.request_sent)
         inner: AsyncIterator[Any] = self._model.stream_response(
             system_instructions, input, settings, tools, output_schema, handoffs, tracing,
             previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt)
@@ -215,7 +215,7 @@ class ObservedModel(Model):
             self._end(observation, final, outcome)
             raise
         finally:
-            _reset(token)
+            unbind()
             aclose = getattr(inner, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -235,10 +235,3 @@ class ObservedModel(Model):
             response = CoreResponse(output=list(final.output or []), usage=CoreUsage(), response_id=final.id,
                                     raw=final)
         safe_call("ModelCallObservation.ended", observation.ended, None, response, outcome)
-
-
-def _reset(token: Any) -> None:
-    try:
-        _request_sent.reset(token)
-    except ValueError:  # closed from another context (the SDK's cleanup): nothing of ours is left there
-        pass
