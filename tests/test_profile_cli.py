@@ -168,10 +168,14 @@ def test_compare_two_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     a = _profile_folder(tmp_path / "a", "1,2")
     b = _profile_folder(tmp_path / "b", "2,4")
     capsys.readouterr()
-    assert main(["profile", "--compare", str(a), str(b)]) == 0
+    assert main(["profile", "--compare", str(a), str(b), "--output", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"A: {a}") and out[1].startswith(f"B: {b}")
-    rows = [line.split() for line in out[3:]]
+    assert out[-1] == f"report   {tmp_path / 'cmp' / 'compare.html'}"
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    assert str(a) in page and str(b) in page and 'id="compare"' in page
+    assert not re.findall(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=", page)  # self-contained
+    rows = [line.split() for line in out[3:-1]]
     assert {row[0] for row in rows} == {"2"}  # the only level in both
     figures = [" ".join(row[1:3]) for row in rows]
     assert {"TTFT p50", "ITL p99", "E2E p99"} <= set(figures)
@@ -181,6 +185,34 @@ def test_compare_two_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     ttft_a = runs[1]["ttft_s"]["p50"] * 1000
     row = next(r for r in rows if r[1:3] == ["TTFT", "p50"])
     assert row[4] == f"{ttft_a:,.1f}"
+
+
+def test_compare_page_goes_to_the_current_folder_or_nowhere_with_no_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _profile_folder(tmp_path / "a", "1")
+    b = _profile_folder(tmp_path / "b", "1")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["profile", "--compare", str(a), str(b), "--no-report"]) == 0
+    assert list(here.iterdir()) == [] and "report" not in capsys.readouterr().out
+    assert main(["profile", "--compare", str(a), str(b)]) == 0
+    assert [p.name for p in here.iterdir()] == ["compare.html"]
+    assert capsys.readouterr().out.splitlines()[-1] == f"report   {here / 'compare.html'}"
+    (tmp_path / "file").write_text("")
+    assert main(["profile", "--compare", str(a), str(b), "--output", str(tmp_path / "file")]) == 2
+    assert "it is a file, not a folder" in capsys.readouterr().err
+
+
+def test_compare_without_plotly_says_how_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    a = _profile_folder(tmp_path / "a", "1")
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if plotly were not installed
+    capsys.readouterr()
+    assert main(["profile", "--compare", str(a), str(a), "--output", str(tmp_path / "cmp")]) == 2
+    assert "pip install 'otelagents[profile]'" in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()
+    assert main(["profile", "--compare", str(a), str(a), "--no-report"]) == 0
 
 
 @pytest.mark.parametrize(("make", "message"), [

@@ -140,3 +140,45 @@ def test_report_without_trace_template_shows_plain_ids(browser: Any, profiled: P
     cells = browser.find_elements(By.CSS_SELECTOR, "#slowest td.trace")
     assert cells and browser.find_elements(By.CSS_SELECTOR, "#slowest a") == []
     assert all(len(cell.text) == 32 for cell in cells)
+
+
+def test_compare_page_renders_both_runs_in_chromium(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from otelagents._scenarios import Pace
+    from otelagents.profile._compare_report import COMPARE_PLOT_IDS, write_compare
+
+    fast = Endpoint(pace=Pace.none())
+    a = run_profile("text", fast, concurrency=(1, 3), requests=3)
+    b = run_profile("text", fast, concurrency=(1, 3, 5), requests=3)  # B ran one level more
+    path = write_compare(tmp_path / "cmp", a, b, "runs/a", "runs/b")
+    browser.get(path.as_uri())
+    WebDriverWait(browser, 60, poll_frequency=0.2).until(
+        lambda d: len(_plots(d)) == len(COMPARE_PLOT_IDS) and all(p["svgs"] > 0 for p in _plots(d)))
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    severe = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+    assert severe == []
+    assert browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)") == []
+
+    plots = {p["id"]: p for p in _plots(browser)}
+    assert list(plots) == list(COMPARE_PLOT_IDS)
+    for plot_id in ("ttft-compare", "itl-compare", "e2e-compare"):  # p50 and p99 for A and for B
+        assert plots[plot_id]["traces"] == 4 and plots[plot_id]["lines"] == 4, plots[plot_id]
+    assert plots["throughput-compare"]["traces"] == 2 and plots["throughput-compare"]["lines"] == 2
+    for plot in plots.values():
+        assert plot["width"] <= plot["parent"]
+    points = browser.execute_script(
+        "return document.getElementById('throughput-compare').data.map(t => [t.name, t.x.length]);")
+    assert points == [["A output tokens/s", 2], ["B output tokens/s", 3]]  # every level of each run is drawn
+
+    meta = browser.find_element(By.ID, "runs").text
+    assert "A runs/a" in meta and "B runs/b" in meta
+    rows = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            for row in browser.find_elements(By.CSS_SELECTOR, "#compare tbody tr")]
+    assert {row[0] for row in rows} == {"1", "3"}  # only the levels both ran are compared
+    ttft = next(row for row in rows if row[:2] == ["3", "TTFT p50 ms"])
+    assert ttft[2:4] == [f"{a.runs[1]['ttft_s']['p50'] * 1000:,.1f}", f"{b.runs[1]['ttft_s']['p50'] * 1000:,.1f}"]
+    screenshot = tmp_path / "compare.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 20_000

@@ -77,15 +77,17 @@ def add_parser(commands: Any, positive: Any, port: Any) -> None:
     profile.add_argument("--slo", default=None, metavar="NAME=S,...",
                          help="goodput limits in seconds: ttft, ttfv, itl, tpot, e2e (e.g. ttft=0.5,itl=0.05)")
     profile.add_argument("--output", type=Path, default=None, metavar="DIR",
-                         help="where to write results.json, requests.jsonl and report.html")
+                         help="where to write results.json, requests.jsonl and report.html (with --compare: "
+                              "compare.html, default the current folder)")
     profile.add_argument("--trace-url", default=None, metavar="TEMPLATE",
                          help="link trace ids in the report, e.g. http://127.0.0.1:3000/explore?...{trace_id}...")
-    profile.add_argument("--no-report", action="store_true", help="skip report.html (no plotly needed)")
+    profile.add_argument("--no-report", action="store_true",
+                         help="skip report.html, or compare.html with --compare (no plotly needed)")
     profile.add_argument("--warmup", type=int, default=1, metavar="N",
                          help="unrecorded requests sent first (default: 1)")
     profile.add_argument("--fast", action="store_true", help="offline model without simulated latency (tests)")
     profile.add_argument("--compare", nargs=2, type=Path, default=None, metavar=("A", "B"),
-                         help="compare two result folders instead of profiling")
+                         help="compare two result folders instead of profiling: a table, and compare.html")
     profile.add_argument("--metrics-port", type=port, default=None, metavar="PORT",
                          help="serve /metrics on 127.0.0.1:PORT meanwhile; 0 picks a free port (default: "
                               "$OTEL_EXPORTER_PROMETHEUS_PORT, else 9464)")
@@ -104,16 +106,20 @@ def run(args: argparse.Namespace, metrics_port: int, out: TextIO, err: TextIO) -
     """Run ``otelagents profile`` with parsed ``args``. Returns the exit code."""
     try:
         if args.compare is not None:
-            return _compare(args.compare[0], args.compare[1], out)
+            return _compare(args, args.compare[0], args.compare[1], out)
         return _profile(args, metrics_port, out, err)
     except UserError as exc:
         raise CLIError(str(exc), usage=True) from exc
 
 
-def _compare(a: Path, b: Path, out: TextIO) -> int:
+def _compare(args: argparse.Namespace, a: Path, b: Path, out: TextIO) -> int:
+    """The A -> B table, and ``compare.html`` in ``--output`` (default: the current folder)."""
     from otelagents.profile import load
+    from otelagents.profile._report import check_available
     from otelagents.profile._terminal import compare_table
 
+    if not args.no_report:
+        check_available()
     first, second = load(a), load(b)
     out.write(f"A: {a}  ({first.document['target']['model']}, {first.document['created']})\n")
     out.write(f"B: {b}  ({second.document['target']['model']}, {second.document['created']})\n")
@@ -122,6 +128,10 @@ def _compare(a: Path, b: Path, out: TextIO) -> int:
         raise UserError(f"{a} and {b} have no concurrency level in common; nothing to compare")
     for line in lines:
         out.write(line + "\n")
+    if not args.no_report:
+        from otelagents.profile._compare_report import write_compare
+
+        out.write(f"report   {write_compare(args.output or Path.cwd(), first, second, str(a), str(b))}\n")
     return 0
 
 

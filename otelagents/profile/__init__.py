@@ -5,7 +5,8 @@ the runner with telemetry on, and computes from per-chunk timestamps, exactly (n
 buckets): time to first token, time to the first visible text of the run, every inter-chunk gap, time per
 output token and end-to-end latency (p50/p90/p95/p99/mean/max), requests/s, output tokens/s, errors by
 type and goodput under SLOs. It writes ``results.json`` (schema in :mod:`otelagents.profile._schema`),
-the raw ``requests.jsonl`` and a self-contained ``report.html`` (needs the ``profile`` extra).
+the raw ``requests.jsonl`` and a self-contained ``report.html`` (needs the ``profile`` extra); ``--compare``
+puts two such folders side by side, in a table and in ``compare.html``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from otelagents.exceptions import UserError
 
-from ._report_page import PAGE
+from ._report_page import BASE, PAGE
 from ._results import REPORT_FILE, Profile
 from ._terminal import HEADER, run_row
 
@@ -113,8 +113,8 @@ def figures(result: Profile) -> dict[str, Figure]:
     }
 
 
-def render(result: Profile, trace_url: str | None = None) -> str:
-    """The report page as HTML text."""
+def render_page(template: str, plot_figures: Mapping[str, Figure], **context: Any) -> str:
+    """``template`` (which extends the shared page) with the plots, plotly.js inlined, and ``context``."""
     try:
         import jinja2
         from markupsafe import Markup
@@ -125,22 +125,30 @@ def render(result: Profile, trace_url: str | None = None) -> str:
         plot_id: Markup(figure.to_html(
             full_html=False, include_plotlyjs=False, div_id=plot_id,
             config={"displaylogo": False, "responsive": True}))
-        for plot_id, figure in figures(result).items()
+        for plot_id, figure in plot_figures.items()
     }
+    environment = jinja2.Environment(loader=jinja2.DictLoader({"base": BASE, "page": template}), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("page").render(plotly_js=Markup(get_plotlyjs()), plots=plots, **context)
+
+
+def render(result: Profile, trace_url: str | None = None) -> str:
+    """The report page as HTML text."""
     slow = sorted(result.records, key=lambda r: r["e2e_s"], reverse=True)[:SLOWEST_ROWS]
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return environment.from_string(PAGE).render(
-        document=result.document, plotly_js=Markup(get_plotlyjs()), plots=plots,
-        header=HEADER, rows=[run_row(run) for run in result.runs],
+    return render_page(
+        PAGE, figures(result), document=result.document, header=HEADER, rows=[run_row(run) for run in result.runs],
         slowest=[{**record, "link": trace_link(trace_url, record.get("trace_id"))} for record in slow],
     )
 
 
-def write_report(directory: Path, result: Profile, trace_url: str | None = None) -> Path:
-    path = directory / REPORT_FILE
+def write_page(path: Path, html: str) -> Path:
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(result, trace_url), encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def write_report(directory: Path, result: Profile, trace_url: str | None = None) -> Path:
+    return write_page(directory / REPORT_FILE, render(result, trace_url))

@@ -1,10 +1,11 @@
-"""The Jinja2 template of ``report.html`` (autoescaped; the plots and plotly.js are passed in as markup)."""
+"""The Jinja2 templates of ``report.html`` and ``compare.html`` (autoescaped; the plots and plotly.js are passed
+in as markup). Both extend one page, ``BASE``: the same head, style, plot grid and resize script."""
 
-PAGE = """<!DOCTYPE html>
+BASE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>otelagents profile: {{ document.target.model }}</title>
+<title>{% block title %}{% endblock %}</title>
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1f2328; }
   h1 { font-size: 1.4em; margin-bottom: 4px; }
@@ -22,7 +23,24 @@ PAGE = """<!DOCTYPE html>
 <script>{{ plotly_js }}</script>
 </head>
 <body>
-<h1>otelagents profile: {{ document.target.model }}</h1>
+{% block heading %}{% endblock %}
+<div class="grid">
+{% for plot_id, plot in plots.items() %}  <div class="plot">{{ plot }}</div>
+{% endfor %}</div>
+{% block tables %}{% endblock %}
+<script>
+  // Plots drawn while the page was still laying out may have the wrong width: fit them once it is done.
+  window.addEventListener("load", function () {
+    document.querySelectorAll(".plotly-graph-div").forEach(function (plot) { Plotly.Plots.resize(plot); });
+  });
+</script>
+</body>
+</html>
+"""
+
+PAGE = """{% extends "base" %}
+{% block title %}otelagents profile: {{ document.target.model }}{% endblock %}
+{% block heading %}<h1>otelagents profile: {{ document.target.model }}</h1>
 <div class="meta">
   {% if document.target.base_url %}{{ document.target.base_url }} over the {{ document.target.api }} API
   {%- else %}the offline scripted model{% endif %}
@@ -33,11 +51,8 @@ PAGE = """<!DOCTYPE html>
   {%- for name, limit in document.settings.slo.items() %} {{ name }} &le; {{ limit }} s
   {%- if not loop.last %},{% endif %}{% endfor %}{% endif %}
   &middot; {{ document.created }}
-</div>
-<div class="grid">
-{% for plot_id, plot in plots.items() %}  <div class="plot">{{ plot }}</div>
-{% endfor %}</div>
-<h2>Results (latencies in ms, exact percentiles)</h2>
+</div>{% endblock %}
+{% block tables %}<h2>Results (latencies in ms, exact percentiles)</h2>
 <table id="results">
   <thead><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr></thead>
   <tbody>
@@ -57,13 +72,24 @@ PAGE = """<!DOCTYPE html>
     {%- else %}{{ r.trace_id or "-" }}{% endif %}</td>
   </tr>
   {% endfor %}</tbody>
-</table>
-<script>
-  // Plots drawn while the page was still laying out may have the wrong width: fit them once it is done.
-  window.addEventListener("load", function () {
-    document.querySelectorAll(".plotly-graph-div").forEach(function (plot) { Plotly.Plots.resize(plot); });
-  });
-</script>
-</body>
-</html>
+</table>{% endblock %}
+"""
+
+COMPARE_PAGE = """{% extends "base" %}
+{% block title %}otelagents profile: A {{ a.target.model }} vs B {{ b.target.model }}{% endblock %}
+{% block heading %}<h1>otelagents profile: A vs B</h1>
+<div class="meta" id="runs">
+  {% for label, run, path in (("A", a, path_a), ("B", b, path_b)) %}<div><b>{{ label }}</b> {{ path }}:
+  model {{ run.target.model }}, {% if run.target.base_url %}{{ run.target.base_url }} over the {{ run.target.api }}
+  API{% else %}the offline scripted model{% endif %}, scenario {{ run.target.scenario }},
+  {{ run.settings.requests }} requests per level &middot; {{ run.created }}</div>
+  {% endfor %}
+</div>{% endblock %}
+{% block tables %}<h2>A &rarr; B at the load levels both ran (latencies in ms, exact percentiles)</h2>
+<table id="compare">
+  <thead><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr></thead>
+  <tbody>
+  {% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+  {% endfor %}</tbody>
+</table>{% endblock %}
 """

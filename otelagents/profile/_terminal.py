@@ -98,10 +98,17 @@ def _change(a: float | None, b: float | None) -> str:
     return f"{(b - a) / a * 100:+.0f}%"
 
 
+COMPARE_HEADER = ("conc", "figure", "A", "B", "change")
+
+
 def compare_table(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A row per load level present in both A and B: each figure as A -> B with the relative change."""
+    """A row per figure and load level present in both A and B: A, B and the relative change."""
+    return table(COMPARE_HEADER, compare_rows(a, b))
+
+
+def compare_rows(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """The rows of :func:`compare_table` (none when A and B share no load level)."""
     by_level = {(run["concurrency"], run["rate"]): run for run in b}
-    header = ("conc", "figure", "A", "B", "change")
     rows: list[tuple[str, ...]] = []
     for run_a in a:
         run_b = by_level.get((run_a["concurrency"], run_a["rate"]))
@@ -114,4 +121,4 @@ def compare_table(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]
         for label, key in (("req/s", "requests_per_s"), ("tok/s", "output_tokens_per_s")):
             rows.append((level, label, rate(run_a[key]), rate(run_b[key]), _change(run_a[key], run_b[key])))
         rows.append((level, "errors", str(run_a["errors"]), str(run_b["errors"]), ""))
-    return table(header, rows)
+    return rows
