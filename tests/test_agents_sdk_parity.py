@@ -98,6 +98,9 @@ SCENARIOS = [
                  lib.Agent(name="Translator", model=m()).as_tool(tool_name="translate",
                                                                   tool_description="Translate text")]),
              expect=lambda shape, series: (shape, _nested_agent_does_not_stream(series, "Translator"))),
+    Scenario("model timeout", lambda: [Reply.text("Too late", ttft=30.0)],
+             lambda lib, m: lib.Agent(name="Slow", model=m(), model_settings=lib.ModelSettings(timeout=0.3)),
+             raises=True),
     Scenario("guardrail passes", lambda: [Reply.text("Hello")],
              lambda lib, m: lib.Agent(name="Tutor", model=m(), input_guardrails=[_guard(lib)])),
 ]
@@ -189,7 +192,7 @@ async def _run_sdk(scenario: Scenario, api: str, sdk: SDKRig) -> Rig:
     settings = agents.ModelSettings(include_usage=True) if api == "chat_completions" else agents.ModelSettings()
     starting = scenario.build(agents, model)
     for agent in [starting, *[h for h in starting.handoffs if isinstance(h, agents.Agent)]]:
-        agent.model_settings = settings
+        agent.model_settings = agent.model_settings.resolve(settings)
     sdk.server.add(*scenario.replies())
     result = agents.Runner.run_streamed(starting, scenario.prompt)
     try:

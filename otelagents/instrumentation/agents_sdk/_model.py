@@ -70,8 +70,20 @@ def _outcome_of(error: BaseException) -> Outcome:
     import asyncio
 
     if isinstance(error, (asyncio.CancelledError, GeneratorExit)):
+        timed_out = _model_timeout()
+        if timed_out is not None:  # cancelled by ModelSettings.timeout: the call failed with the SDK's error
+            return Outcome(error=timed_out)
         return Outcome(error=error, cancelled=True)
     return Outcome(error=error)
+
+
+def _model_timeout() -> BaseException | None:
+    """The ``ModelTimeoutError`` the SDK marked the current (model-owned) task with before cancelling it."""
+    try:
+        from agents.util._error_tracing import get_current_task_model_timeout_error
+    except ImportError:  # pragma: no cover - an SDK without per-call timeouts
+        return None
+    return get_current_task_model_timeout_error()
 
 
 class _NoRaw:
