@@ -4,6 +4,7 @@ reported by the telemetry as the model call's ``error.type``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -11,11 +12,23 @@ from typing import Any
 import pytest
 
 import otelagents
-from otelagents import Agent, ModelSettings, ModelTimeoutError, RunConfig, Runner, UserError
+from otelagents import (
+    Agent,
+    Model,
+    ModelResponse,
+    ModelSettings,
+    ModelTimeoutError,
+    RunConfig,
+    Runner,
+    Usage,
+    UserError,
+    WebSearchTool,
+)
 from otelagents.telemetry import semconv as sc
 from otelagents.testing.server import OpenAICompatServer, Reply
 
 from .agents_sdk_helpers import SDKRig, assert_all_closed, sdk
+from .hosted_sse import hosted_items_reply
 from .sdk_compat import make_model, ours
 from .sdk_parity import both, items_only, no_trace, signature
 from .telemetry_helpers import drain, make_rig, tree, wait_done
@@ -176,3 +189,48 @@ async def test_the_sdk_plugin_ends_a_timed_out_non_streamed_call_with_model_time
         await agents.Runner.run(agent, "hi")
     assert (sdk.rig.span("chat gpt-4.1").attributes or {})[sc.ERROR_TYPE] == "ModelTimeoutError"
     assert_all_closed(sdk.rig)
+
+
+class SlowOwnResponseModel(Model):
+    """A user's model that implements only ``get_response`` and answers after ``delay`` seconds; with
+    ``swallow`` it ignores its cancellation and answers anyway (the deadline must still hold)."""
+
+    def __init__(self, delay: float, swallow: bool = False) -> None:
+        self.delay = delay
+        self.swallow = swallow
+        self.cancelled = False
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            if not self.swallow:
+                raise
+        return ModelResponse(output=[], usage=Usage(), response_id=None)
+
+
+@pytest.mark.parametrize("swallow", [False, True], ids=["cancelled", "swallows its cancellation"])
+async def test_a_models_own_get_response_is_bounded_by_the_timeout(swallow: bool) -> None:
+    model = SlowOwnResponseModel(SLOW, swallow=swallow)
+    agent = Agent(name="Own", model=model, model_settings=ModelSettings(timeout=0.2))
+    with pytest.raises(ModelTimeoutError, match=r"Model call timed out after 0\.2 seconds\."):
+        await asyncio.wait_for(Runner.run(agent, "hi"), 20)
+    assert model.cancelled
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # our own cancel request was taken back
+
+
+async def test_a_hosted_call_cut_by_the_deadline_ends_with_model_timeout_error(server: OpenAICompatServer) -> None:
+    rig = make_rig()
+    frames = hosted_items_reply("never sent", [{"id": "ws_1", "type": "web_search_call"}]).raw_frames or ()
+    # response.created and the call's item added at once; the rest long after the deadline
+    server.add(Reply.raw_sse([frames[0] + frames[1], *frames[2:]], gap=SLOW))
+    agent = Agent(name="Searcher", model=make_model(ours(), "responses", server), tools=[WebSearchTool()],
+                  model_settings=ModelSettings(timeout=2.0))
+    result = Runner.run_streamed(agent, "search", run_config=RunConfig(observers=[rig.telemetry]))
+    with pytest.raises(ModelTimeoutError):
+        await drain(result)
+    await wait_done(result)
+    assert (rig.span("execute_tool web_search").attributes or {})[sc.ERROR_TYPE] == "ModelTimeoutError"
+    assert rig.tracker.open == {}
