@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from otelagents import _quantiles as quantiles
+
 QUANTILES = (0.5, 0.9, 0.99)
 
 
@@ -60,26 +62,24 @@ class ResolutionResult:
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:
-    """The exact ``q`` percentile: the ``ceil(q * n)``-th smallest value (what a bucket quantile estimates)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    """The exact ``q`` percentile (the library's nearest rank): what a bucket quantile estimates."""
+    exact = quantiles.nearest_rank(values, q)
+    if exact is None:
+        raise ValueError("nearest_rank needs at least one value")
+    return exact
 
 
 def bucket_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float:
-    """``histogram_quantile(q, ...)`` over ``(le, cumulative count)`` pairs, as Prometheus computes it."""
+    """``histogram_quantile(q, ...)`` over ``(le, cumulative count)`` pairs as scraped (the library's
+    interpolation, the one the CLI reports use); NaN when empty, as Prometheus answers."""
     ordered = sorted(buckets)
-    total = ordered[-1][1]
-    if total <= 0:
-        return math.nan
-    rank = q * total
-    lower, below = 0.0, 0.0
-    for le, cumulative in ordered:
-        if cumulative >= rank:
-            if math.isinf(le):
-                return lower
-            return lower + (le - lower) * (rank - below) / (cumulative - below)
-        lower, below = le, cumulative
-    return lower
+    bounds = [le for le, _ in ordered if not math.isinf(le)]
+    cumulative = [count for _, count in ordered]
+    if len(cumulative) == len(bounds):  # no +Inf bucket scraped: it holds nothing beyond the last bound
+        cumulative.append(cumulative[-1] if cumulative else 0.0)
+    counts = [cumulative[0], *(b - a for a, b in zip(cumulative[:-1], cumulative[1:], strict=True))]
+    estimated = quantiles.bucket_quantile(q, bounds, counts)
+    return math.nan if estimated is None else estimated
 
 
 def _log_normal(rng: random.Random, median: float, sigma: float, lo: float, hi: float, n: int) -> tuple[float, ...]:

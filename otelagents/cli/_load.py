@@ -10,7 +10,6 @@ histogram (estimates, marked so).
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Sequence
 from time import perf_counter
 from typing import TextIO
@@ -18,6 +17,7 @@ from typing import TextIO
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from otelagents._quantiles import nearest_rank
 from otelagents._scenarios import Scenario
 from otelagents.profile._terminal import Progress
 from otelagents.run import Runner
@@ -28,14 +28,6 @@ from ._errors import CLIError, explain_run_error
 from ._pipeline import Pipeline
 from ._report import MetricsView, duration_s, estimate, ms, operation
 from ._target import Target, TargetSpec
-
-
-def nearest_rank(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile of ``values`` by the nearest-rank method (an observed value), None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
 
 
 async def run_load(scenarios: list[Scenario], spec: TargetSpec, pipeline: Pipeline, runs: int, concurrency: int,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
+from otelagents._quantiles import bucket_quantile
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._metrics import HistogramPoint, MetricSnapshot, NumberPoint
 
@@ -49,18 +50,7 @@ class Histo:
 
     def quantile(self, q: float) -> float | None:
         """The ``q`` quantile estimated from the buckets, as Prometheus' ``histogram_quantile`` does."""
-        if self.count <= 0:
-            return None
-        rank = q * self.count
-        seen = 0
-        for i, n in enumerate(self.counts):
-            if n and seen + n >= rank:
-                if i == len(self.bounds):  # the +Inf bucket: the highest finite bound is all we know
-                    return self.bounds[-1]
-                lower = self.bounds[i - 1] if i > 0 else 0.0
-                return lower + (self.bounds[i] - lower) * (rank - seen) / n
-            seen += n
-        return self.bounds[-1]
+        return bucket_quantile(q, self.bounds, self.counts) if self.count > 0 else None
 
 
 def estimate(histo: Histo, q: float) -> str:
