@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._observing import safe_call
+from ._observed_guardrail import observed_check
 from .exceptions import AgentsException, InputGuardrailTripwireTriggered, OutputGuardrailTripwireTriggered, UserError
 from .guardrail import InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult
 from .items import ItemHelpers, TResponseInputItem
-from .observer import NOOP_GUARDRAIL, GuardrailInfo, GuardrailObservation, Outcome
+from .observer import NOOP_GUARDRAIL, GuardrailInfo, GuardrailObservation
 from .run_context import RunContextWrapper
 
 if TYPE_CHECKING:
@@ -40,20 +40,11 @@ def tripwire_error(result: InputGuardrailResult | OutputGuardrailResult) -> Agen
 
 async def _observed(check: Callable[[], Awaitable[R]], observe: ObserveGuardrail, info: GuardrailInfo) -> R:
     """One check, reported to its observation: passed, tripped (with the tripwire error) or failed."""
-    ended = safe_call("guardrail_started", observe, NOOP_GUARDRAIL, info).ended
-    try:
-        result = await check()
-    except asyncio.CancelledError as exc:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc, cancelled=True))
-        raise
-    except BaseException as exc:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc))
-        raise
-    if result.output.tripwire_triggered:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=tripwire_error(result)), True)
-    else:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(), False)
-    return result
+    return await observed_check(observe, info, check, _tripwire)
+
+
+def _tripwire(result: InputGuardrailResult | OutputGuardrailResult) -> bool | BaseException:
+    return tripwire_error(result) if result.output.tripwire_triggered else False
 
 
 def _info(agent: Agent[Any], guardrail: InputGuardrail[Any] | OutputGuardrail[Any], kind: str) -> GuardrailInfo:

@@ -7,12 +7,12 @@ guardrail, carrying the tool's name).
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._observing import safe_call
+from ._observed_guardrail import observed_check
 from .exceptions import ToolInputGuardrailTripwireTriggered, ToolOutputGuardrailTripwireTriggered
-from .observer import NOOP_GUARDRAIL, AgentObservation, GuardrailInfo, Outcome
+from .observer import AgentObservation, GuardrailInfo
 from .tool_guardrails import (
     ToolGuardrailFunctionOutput,
     ToolInputGuardrailData,
@@ -37,23 +37,17 @@ class ToolGuardrailSink(Protocol):
 async def _check(guardrail: Any, data: Any, kind: str, tool: FunctionTool, agent: Agent[Any],
                  observation: AgentObservation) -> ToolGuardrailFunctionOutput:
     info = GuardrailInfo(agent=agent, name=guardrail.get_name(), kind=kind, tool_name=tool.name)
-    ended = safe_call("guardrail_started", observation.guardrail_started, NOOP_GUARDRAIL, info).ended
-    try:
-        verdict: ToolGuardrailFunctionOutput = await guardrail.run(data)
-    except asyncio.CancelledError as exc:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc, cancelled=True))
-        raise
-    except BaseException as exc:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=exc))
-        raise
-    behavior = verdict.behavior["type"]
-    if behavior == "raise_exception":
-        tripwire = (ToolInputGuardrailTripwireTriggered if kind == "tool_input"
+
+    def tripped(verdict: ToolGuardrailFunctionOutput) -> bool | BaseException:
+        behavior = verdict.behavior["type"]
+        if behavior == "raise_exception":
+            return (ToolInputGuardrailTripwireTriggered if kind == "tool_input"
                     else ToolOutputGuardrailTripwireTriggered)(guardrail, verdict)
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(error=tripwire), True)
-    else:
-        safe_call("GuardrailObservation.ended", ended, None, Outcome(), behavior == "reject_content")
-    return verdict
+        return behavior == "reject_content"
+
+    result: ToolGuardrailFunctionOutput = await observed_check(
+        observation.guardrail_started, info, partial(guardrail.run, data), tripped)
+    return result
 
 
 async def check_tool_input(tool: FunctionTool, ctx: ToolContext[Any], agent: Agent[Any],

@@ -29,8 +29,8 @@ from typing import Any, cast
 
 import wrapt
 
-from otelagents._observing import safe_call
-from otelagents.observer import NOOP_GUARDRAIL, GuardrailInfo, Outcome, RunObserver
+from otelagents._observed_guardrail import observed_check
+from otelagents.observer import GuardrailInfo, Outcome, RunObserver
 
 from ._model import ObservedModel, _outcome_of
 from ._processor import guardrail_kind, handoff_context, tool_call_context
@@ -225,20 +225,15 @@ def _tool_guardrail(kind: str) -> Callable[..., Any]:
         name = str(get_name()) if callable(get_name) else type(instance).__name__
         info = GuardrailInfo(cast(Any, record.agent_ref(record.agent_name or "")), name, kind,
                              tool_name if isinstance(tool_name, str) else None)
-        observation = safe_call("guardrail_started", agent.guardrail_started, NOOP_GUARDRAIL, info)
-        try:
-            output = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            safe_call("GuardrailObservation.ended", observation.ended, None, _outcome_of(exc))
-            raise
-        behavior = getattr(output, "behavior", None)
-        verdict = behavior.get("type") if isinstance(behavior, dict) else None
-        # reject_content (the tool call is refused) and raise_exception (the run stops) are both tripwires.
-        safe_call("GuardrailObservation.ended", observation.ended, None, Outcome(),
-                  verdict in ("reject_content", "raise_exception"))
-        return output
+        return await observed_check(agent.guardrail_started, info, partial(wrapped, *args, **kwargs), _rejected)
 
     return wrapper
+
+
+def _rejected(output: Any) -> bool:
+    """reject_content (the tool call is refused) and raise_exception (the run stops) are both tripwires."""
+    behavior = getattr(output, "behavior", None)
+    return isinstance(behavior, dict) and behavior.get("type") in ("reject_content", "raise_exception")
 
 
 def _set_processors(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
