@@ -75,8 +75,9 @@ def _handlers(seen: list[str]) -> dict[str, Any]:
     return {"max_turns": handler, "model_refusal": handler, "invalid_final_output": handler}
 
 
+@pytest.mark.parametrize("api", ["responses", "chat_completions"])
 @pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "not streamed"])
-async def test_a_model_call_past_its_timeout_fails_as_in_the_sdk(streamed: bool) -> None:
+async def test_a_model_call_past_its_timeout_fails_as_in_the_sdk(streamed: bool, api: str) -> None:
     async def scenario(lib: ModuleType, model: Any) -> dict[str, Any]:
         seen: list[str] = []
         agent = lib.Agent(name="Slow", model=model, model_settings=lib.ModelSettings(timeout=0.3))
@@ -96,7 +97,7 @@ async def test_a_model_call_past_its_timeout_fails_as_in_the_sdk(streamed: bool)
             return {**_caught(exc), "seen": seen, "events": items_only(events)}
         return {"type": None, "seen": seen, "events": items_only(events)}
 
-    theirs, mine = await both(scenario, [Reply.text("too late", ttft=SLOW)])
+    theirs, mine = await both(scenario, [Reply.text("too late", ttft=SLOW)], api=api)
     assert theirs.value["type"] == "ModelTimeoutError"  # the scenario does show the SDK's behaviour
     assert mine.value == theirs.value
     assert mine.value["message"] == "Model call timed out after 0.3 seconds."
