@@ -28,6 +28,7 @@ from otelagents.telemetry._observer import RunTelemetry, Telemetry
 from otelagents.telemetry._stream_stats import ModelCallTelemetry
 from otelagents.testing.scripted import ScriptedModel
 from otelagents.testing.server import OpenAICompatServer, Reply
+from tests.agents_sdk_helpers import SDKRig, drain, sdk, wait_run_done  # noqa: F401 - sdk is a fixture
 from tests.test_streams_in_flight import gauges
 
 
@@ -135,6 +136,26 @@ async def test_finished_runs_are_not_kept_by_copies_of_their_context(runs: int) 
         assert open_streams(telemetry) == 0
         await client.close()
     ticking.cancel()  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(60)
+async def test_finished_sdk_runs_are_not_kept_by_copies_of_their_context(sdk: SDKRig) -> None:  # noqa: F811
+    """The same through the Agents SDK plugin: its current-run variable is in those copies too."""
+    import agents
+
+    ticking = asyncio.ensure_future(_tick_forever())
+    agent = agents.Agent(name="Done", instructions="Answer.", model=sdk.model("responses"))
+    for _ in range(2):
+        sdk.server.add(Reply.text("all done"))
+        result = agents.Runner.run_streamed(agent, "go")
+        await drain(result)
+        await wait_run_done(result)
+        assert result.final_output == "all done"
+    del result
+    await asyncio.sleep(0.05)
+    gc.collect()
+    assert [ref() for ref in ours(sdk.rig.telemetry)] == []
+    ticking.cancel()
 
 
 async def _tick_forever() -> None:

@@ -146,6 +146,9 @@ class RunRecord:
             self.end_agent(outcome)
         run = self.observation
         safe_call("RunObservation.ended", run.ended, None, outcome)
+        # Copies of the run's context (where current_run holds this record) can outlive the run, e.g. in a
+        # cancelled timer handle until its deadline: they must not keep the ended run's telemetry alive.
+        self.observation = NOOP_RUN
         self.agent = None
         # Tool entries stay until the SDK ends their spans: their activations exit in the tools' own tasks.
         for key in [k for k, v in self.spans.items() if not isinstance(v, tuple)]:
