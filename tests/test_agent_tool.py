@@ -16,7 +16,7 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 from tests.telemetry_helpers import make_rig, tree
 
 from .runner_helpers import call_turn, collect, text_turn
-from .sdk_compat import make_model, ours
+from .sdk_parity import make_model, ours
 
 APIS = ["responses", "chat_completions"]
 

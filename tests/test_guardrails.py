@@ -28,7 +28,7 @@ from otelagents import (
 from otelagents.testing.server import OpenAICompatServer, Reply
 
 from .runner_helpers import collect, collect_until_error, pending_tasks, text_turn
-from .sdk_compat import make_model, ours
+from .sdk_parity import make_model, ours
 
 APIS = ["responses", "chat_completions"]
 

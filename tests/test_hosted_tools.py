@@ -25,7 +25,7 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 
 from .hosted_sse import HOSTED, hosted_items_reply, hosted_reply
 from .runner_helpers import collect
-from .sdk_compat import make_model, ours
+from .sdk_parity import make_model, ours
 from .telemetry_helpers import drain, hist, make_rig, run_to_end, tree, wait_done
 
 

@@ -29,8 +29,7 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 
 from .agents_sdk_helpers import SDKRig, assert_all_closed, sdk
 from .hosted_sse import hosted_items_reply
-from .sdk_compat import make_model, ours
-from .sdk_parity import both, items_only, no_trace, signature
+from .sdk_parity import both, items_only, make_model, no_trace, ours, signature
 from .telemetry_helpers import drain, make_rig, tree, wait_done
 
 __all__ = ["sdk"]

@@ -12,7 +12,7 @@ import pytest
 
 from otelagents.testing.server import Reply
 
-from .sdk_compat import Outcome, run_both, signature, stream
+from .sdk_parity import Outcome, run_both, signature, stream
 
 pytest.importorskip("agents", reason="the Agents SDK is installed by the test extra")
 

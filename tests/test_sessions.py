@@ -34,7 +34,7 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 from tests.telemetry_helpers import make_rig
 
 from .runner_helpers import collect, collect_until_error, text_turn
-from .sdk_compat import make_model, ours
+from .sdk_parity import make_model, ours
 
 APIS = ["responses", "chat_completions"]
 

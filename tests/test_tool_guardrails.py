@@ -27,7 +27,7 @@ from otelagents.testing.server import OpenAICompatServer, Reply
 from tests.telemetry_helpers import make_rig
 
 from .runner_helpers import collect, collect_until_error
-from .sdk_compat import make_model, ours
+from .sdk_parity import make_model, ours
 
 APIS = ["responses", "chat_completions"]
 ITEMS = [("agent", "A"), ("item", "tool_called", "tool_call_item"), ("item", "tool_output", "tool_call_output_item"),
