@@ -77,8 +77,8 @@ async def _one(events: list[Any], observed: bool) -> float:
     from otelagents.observer import Outcome
 
     model = _model(events)
-    args = (None, "hi", _settings(), [], None, [], ModelTracing.DISABLED)
-    kwargs = {"previous_response_id": None, "conversation_id": None, "prompt": None}
+    args: tuple[Any, ...] = (None, "hi", _settings(), [], None, [], ModelTracing.DISABLED)
+    kwargs: dict[str, Any] = {"previous_response_id": None, "conversation_id": None, "prompt": None}
     record = _record() if observed else None
     started = time.thread_time()
     if record is not None:

@@ -1,7 +1,8 @@
 """Streamed events/s for one long answer, six readers side by side (see ``_variants``).
 
 Method: one warm-up run of each variant, then ``rounds`` rounds; in each round every variant is measured
-in turn (A B C D E, A B C D E, ...), each measurement being ``repeat`` consecutive runs (events / wall time
+in turn, the order alternating between rounds (A B C D E, E D C B A, ...) so that being measured first or
+right after the floor favours no variant; each measurement being ``repeat`` consecutive runs (events / wall time
 of the whole runs, connection reuse included). A garbage collection precedes each measurement, outside the
 timing. Figures are medians over the rounds; ratios are computed per round, then medianed, so a slow phase
 of a noisy machine hits both sides of a ratio alike.
@@ -160,7 +161,7 @@ async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rou
             await _warm_up(variant)
             result.samples[variant.key] = []
         for round_number in range(rounds):
-            for variant in variants:
+            for variant in (variants if round_number % 2 == 0 else variants[::-1]):
                 result.samples[variant.key].append(await _measure(variant, repeat))
             if progress is not None:
                 rates = ", ".join(f"{v.key} {result.samples[v.key][-1].rate:,.0f}" for v in variants)
