@@ -7,12 +7,13 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from openai.types.responses import ResponseOutputItemDoneEvent
 
 from ._hosted_tool_calls import HostedToolCalls
-from ._observing import observer_failed
+from ._observing import event_timer_of, observer_failed
 from .exceptions import ModelBehaviorError, ModelTimeoutError, UserError
 from .items import ModelResponse, RunItem
 from .models.interface import Model, ModelTracing, bind_request_sent, describe_terminal_event
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from .tool import Tool
 
 _TERMINAL_FAILURES = frozenset(("response.failed", "response.incomplete", "error"))
+# The events _read_stream acts on besides passing them on.
+_DISPATCHED = _TERMINAL_FAILURES | {"response.completed", "response.output_item.done", "response.output_item.added"}
+_NO_TYPES: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -172,6 +176,8 @@ async def _read_stream(
 ) -> tuple[Any, Any, list[Any]]:
     """(the completed response or None, the terminal failure event or None, the items done)."""
     observe = call_obs.event
+    timer = event_timer_of(call_obs)
+    timed, stamp = (timer.types, timer.times.append) if timer is not None else (_NO_TYPES, None)
     final = None
     terminal = None
     done_items: list[Any] = []
@@ -179,12 +185,17 @@ async def _read_stream(
     stream: AsyncIterator[Any] = model.stream_response(*request.args(), **request.kwargs())
     try:
         async for event in stream:
-            try:
-                observe(event)
-            except Exception as exc:
-                observer_failed("ModelCallObservation.event", exc)
-            emit(RawResponsesStreamEvent(data=event))
             kind = event.type
+            if stamp is not None and kind in timed:  # the observation only wants the time: no call
+                stamp(perf_counter())
+            else:
+                try:
+                    observe(event)
+                except Exception as exc:
+                    observer_failed("ModelCallObservation.event", exc)
+            emit(RawResponsesStreamEvent(data=event))
+            if kind not in _DISPATCHED:  # the deltas, most of a stream: nothing more to do
+                continue
             if kind == "response.completed":
                 final = event.response
             elif kind in _TERMINAL_FAILURES:

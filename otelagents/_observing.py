@@ -22,6 +22,7 @@ from .observer import (
     NOOP_RUN,
     NOOP_TOOL,
     AgentObservation,
+    EventTimer,
     GuardrailInfo,
     GuardrailObservation,
     HandoffInfo,
@@ -148,6 +149,25 @@ def safe_call(where: str, fn: Callable[..., T], default: T, *args: Any) -> T:
     except Exception as exc:
         observer_failed(where, exc)
         return default
+
+
+def event_timer_of(call_obs: Any) -> EventTimer | None:
+    """The observation's fast path, if it offers one (an observation written before it existed may lack
+    the method)."""
+    event_timer = getattr(call_obs, "event_timer", None)
+    if event_timer is None:
+        return None
+    try:
+        timer = event_timer()
+    except Exception as exc:
+        observer_failed("ModelCallObservation.event_timer", exc)
+        return None
+    if timer is not None and not isinstance(timer, EventTimer):
+        observer_failed("ModelCallObservation.event_timer", TypeError(
+            f"event_timer() must return an otelagents.observer.EventTimer or None, not {type(timer).__name__}; "
+            "every event goes to event() instead"))
+        return None
+    return timer
 
 
 class _FanModelCall(ModelCallObservation):

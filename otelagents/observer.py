@@ -6,14 +6,16 @@ instead of in lookup tables. Every method has a no-op default, so an observer ov
 needs, and the default observer costs one method call per hook.
 
 Hooks are called from the run's task. ``ModelCallObservation.event`` is called for every streamed
-event and is the hot path: keep it to a timestamp and a comparison. The loop isolates observers: an
-exception raised by a hook is logged and the run goes on (under pytest it is re-raised, see
-``otelagents._observing``).
+event and is the hot path: keep it to a timestamp and a comparison, or offer the caller an ``EventTimer``
+(``ModelCallObservation.event_timer``) so that the events that only need a timestamp cost no call at all.
+The loop isolates observers: an exception raised by a hook is logged and the run goes on (under pytest it
+is re-raised, see ``otelagents._observing``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -114,6 +116,21 @@ class Outcome:
 OK = Outcome()
 
 
+@dataclass(frozen=True)
+class EventTimer:
+    """An observation's fast path for the events it only timestamps (see ``ModelCallObservation.event_timer``).
+
+    For an event whose type is in ``types`` at that moment, a caller that knows the fast path appends
+    ``time.perf_counter()`` to ``times`` instead of calling ``event()``; it calls ``event()`` for every other
+    event. ``types`` is read at every event, so ``event()`` may add types to it as the stream goes (e.g.
+    once it has seen the first event). A caller that does not know the fast path calls ``event()`` for every
+    event: ``event()`` must do for a type in ``types`` exactly what the fast path does.
+    """
+
+    types: AbstractSet[str]
+    times: list[float]
+
+
 class ModelCallObservation:
     def request_headers(self) -> Mapping[str, str]:
         """Headers to add to the model's HTTP request (e.g. a W3C ``traceparent``)."""
@@ -127,6 +144,11 @@ class ModelCallObservation:
 
     def event(self, event: Any) -> None:
         """Called for every streamed model event, in order. The hot path."""
+
+    def event_timer(self) -> EventTimer | None:
+        """The fast path for the events this observation only timestamps, or None (the default: every event
+        goes to ``event()``). Asked once per call, before the first event."""
+        return None
 
     def ended(self, response: ModelResponse | None, outcome: Outcome) -> None:
         """The call finished: ``response`` is set on success."""

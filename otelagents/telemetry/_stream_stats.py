@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import SpanKind, set_span_in_context
 
 from otelagents.items import ModelResponse
-from otelagents.observer import ModelCallInfo, ModelCallObservation, Outcome
+from otelagents.observer import EventTimer, ModelCallInfo, ModelCallObservation, Outcome
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import input_messages, json_within, output_messages, system_instructions
 from otelagents.telemetry._instruments import AttrItems, with_error
@@ -56,7 +56,6 @@ OUTPUT_DELTAS = frozenset((
 # Output a user reads as it streams (the run's time to first text starts at the first of these).
 TEXT_DELTAS = frozenset(("response.output_text.delta", "response.refusal.delta"))
 _NON_TEXT_DELTAS = OUTPUT_DELTAS - TEXT_DELTAS
-_NOTHING: frozenset[str] = frozenset()
 _DELTA, _TERMINAL, _CREATED, _TEXT = 1, 2, 3, 4
 _KINDS: dict[str, int] = {name: _TEXT if name in TEXT_DELTAS else _DELTA for name in OUTPUT_DELTAS}
 _KINDS.update({"response.completed": _TERMINAL, "response.failed": _TERMINAL,
@@ -147,7 +146,6 @@ class ModelCallTelemetry(ModelCallObservation):
         "_started",
         "_streams",
         "_terminal",
-        "_text",
         "stream_key",
     )
 
@@ -156,10 +154,10 @@ class ModelCallTelemetry(ModelCallObservation):
         self._agent = agent
         self._call = call
         self._deltas: list[float] = []
-        self._text = False
         # The event types that only need a timestamp: deltas once the first event was seen (text deltas
-        # once the first text was), see event().
-        self._hot = _NOTHING
+        # once the first text was), see event(). It only grows; the run loop reads it at every event
+        # (event_timer()), so those events cost the loop a timestamp and no call.
+        self._hot: set[str] = set()
         run.latency.model_calls += 1
         self._first = 0.0
         self._last = 0.0
@@ -209,8 +207,11 @@ class ModelCallTelemetry(ModelCallObservation):
         self._run.telemetry.inject(carrier, set_span_in_context(self._span))
         return carrier
 
+    def event_timer(self) -> EventTimer:
+        return EventTimer(self._hot, self._deltas)
+
     def event(self, event: Any) -> None:
-        if event.type in self._hot:  # the common case, kept to a set look-up, a timestamp and an append
+        if event.type in self._hot:  # what the event timer does, for callers that call for every event
             self._deltas.append(perf_counter())
             return
         now = perf_counter()
@@ -220,8 +221,7 @@ class ModelCallTelemetry(ModelCallObservation):
         elif kind == _TEXT:  # this call's first text: maybe the first the run's user sees
             self._deltas.append(now)
             self._run.latency.first_text(now)
-            self._text = True
-            self._hot = OUTPUT_DELTAS
+            self._hot.update(TEXT_DELTAS)
         elif kind is not None:
             if kind == _TERMINAL:
                 self._terminal = event
@@ -229,8 +229,7 @@ class ModelCallTelemetry(ModelCallObservation):
                 self._created = event
         if not self._first:
             self._first = now
-            if not self._text:
-                self._hot = _NON_TEXT_DELTAS
+            self._hot.update(_NON_TEXT_DELTAS)
         self._last = now
 
     def abandon(self, outcome: Outcome) -> None:

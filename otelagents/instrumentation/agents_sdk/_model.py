@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
+from time import perf_counter
 from typing import Any, cast
 
 from agents.exceptions import ModelBehaviorError
 from agents.models.interface import Model, ModelTracing
 
 from otelagents._hosted_tool_calls import HostedToolCalls
-from otelagents._observing import observer_failed, safe_call
+from otelagents._observing import event_timer_of, observer_failed, safe_call
 from otelagents.items import ModelResponse as CoreResponse
 from otelagents.models.interface import ModelInfo, bind_request_sent
 from otelagents.observer import NOOP_AGENT, NOOP_MODEL_CALL, ModelCallInfo, ModelCallObservation, Outcome
@@ -40,6 +41,7 @@ _ACTIONS = {"response.completed": _FINAL, "response.failed": _FAILED, "response.
             "error": _FAILED, "response.error": _FAILED, "response.output_item.added": _ITEM,
             "response.output_item.done": _ITEM}
 _action = _ACTIONS.get
+_NO_TYPES: frozenset[str] = frozenset()
 
 
 def describe_model(model: Any) -> ModelInfo:
@@ -181,6 +183,8 @@ class ObservedModel(Model):
             return
         settings = self._with_headers(observation, model_settings)
         observe = observation.event
+        timer = event_timer_of(observation)
+        timed, stamp = (timer.types, timer.times.append) if timer is not None else (_NO_TYPES, None)
         final: Any = None
         failed: Any = None
         record = self._record
@@ -191,11 +195,14 @@ class ObservedModel(Model):
             previous_response_id=previous_response_id, conversation_id=conversation_id, prompt=prompt)
         try:
             async for event in inner:
-                try:
-                    observe(event)
-                except Exception as exc:
-                    observer_failed("ModelCallObservation.event", exc)
                 kind = event.type
+                if stamp is not None and kind in timed:  # the observation only wants the time: no call
+                    stamp(perf_counter())
+                else:
+                    try:
+                        observe(event)
+                    except Exception as exc:
+                        observer_failed("ModelCallObservation.event", exc)
                 action = _action(kind)  # None for the deltas: one look-up on the hot path
                 if action is not None:
                     if action == _FINAL:
