@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from benchmarks._pairs import PairedResult, format_ratio
 from benchmarks._stats import median
 from benchmarks.accuracy import AccuracyResult
 from benchmarks.resolution import ResolutionResult, worst
@@ -48,10 +49,8 @@ def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not 
         ("ours full / SDK tracing off", "ours_full", "sdk_off", ">= 5x (aim >= 8x)", 5.0),
         ("ours full / SDK + OTel", "ours_full", "sdk_otel", "", None),
         ("ours off / SDK tracing off", "ours_off", "sdk_off", "", None),
-        ("full / off (ours)", "ours_full", "ours_off", ">= 0.9", 0.9),
         ("SDK + otelagents plugin / SDK tracing off, events per CPU second", "sdk_plugin", "sdk_off", ">= 0.97",
          0.97),
-        ("full / off (ours), events per CPU second", "ours_full", "ours_off", "", None),
         ("ours off / floor", "ours_off", "floor", "", None),
         ("ours full / floor", "ours_full", "floor", "aim >= 0.5", 0.5),
     ]
@@ -61,18 +60,33 @@ def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not 
         shown = _num(ratio, ".2f") + ("x" if not math.isnan(ratio) else "")
         status = "" if bound is None else _check(ratio, ratio >= bound)
         rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
+        if a == "ours_off" and b == "sdk_off":  # then ours' own telemetry ratios, from the paired runs
+            rows += _paired_rows(s, t)
+    return rows
+
+
+def _paired_rows(s: str, t: ThroughputResult | None) -> list[Row]:
+    pairs = t.pairs if t is not None else None
+    n = f"{pairs.rounds} paired runs" if pairs is not None else "paired runs"
+    rows = []
+    for name, cpu, target, bound in (("full / off (ours)", False, ">= 0.9", 0.9),
+                                     ("full / off (ours), events per CPU second", True, "", None)):
+        ratio = pairs.ratio("ours_full", "ours_off", cpu=cpu) if pairs is not None else (math.nan,) * 3
+        status = "" if bound is None else _check(ratio[0], ratio[0] >= bound)
+        rows.append(Row(s, f"ratio {name} (median of {n}, 95% CI)", format_ratio(ratio), target, status))
     return rows
 
 
 def cost_rows(t: ThroughputResult | None, hot: HotPathCost | None) -> list[Row]:
     s = "2 telemetry cost"
-    def cost(a: str, b: str) -> str:
-        if t is None or not t.has(a, b):
+    def cost(a: str, b: str, source: ThroughputResult | PairedResult | None = t) -> str:
+        if source is None or not source.has(a, b):
             return "n/a"
-        return f"{t.cost_us_per_event(a, b):.2f} / {t.cost_us_per_event(a, b, cpu=True):.2f}"
+        return f"{source.cost_us_per_event(a, b):.2f} / {source.cost_us_per_event(a, b, cpu=True):.2f}"
 
+    pairs = t.pairs if t is not None else None
     rows = [
-        Row(s, "µs per chunk, ours: full - off, wall / CPU (throughput rounds)", cost("ours_full", "ours_off")),
+        Row(s, "µs per chunk, ours: full - off, wall / CPU (paired runs)", cost("ours_full", "ours_off", pairs)),
         Row(s, "µs per chunk, SDK: OTel - tracing off, wall / CPU (same rounds)", cost("sdk_otel", "sdk_off")),
         Row(s, "µs per chunk, SDK: otelagents plugin - tracing off, wall / CPU (same rounds)",
             cost("sdk_plugin", "sdk_off")),

@@ -9,6 +9,7 @@ and the accuracy section reads the server's own send times.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +30,8 @@ FIGURES = [
     "ratio ours full / SDK + OTel",
     "ratio ours off / SDK tracing off",
     "ratio full / off (ours) (",
-    "ratio SDK + otelagents plugin / SDK tracing off, events per CPU second",
     "ratio full / off (ours), events per CPU second",
+    "ratio SDK + otelagents plugin / SDK tracing off, events per CPU second",
     "ratio ours off / floor",
     "ratio ours full / floor",
     "µs per chunk, ours: full - off",
@@ -113,3 +114,9 @@ def test_quick_run_prints_every_row_with_values(tmp_path: Path) -> None:
     assert report["results"]["accuracy"]["truth"] == "server send times"
     samples = report["results"]["throughput"]["samples"]
     assert all(len(s) == 1 and s[0]["events"] > 200 for s in samples.values()), samples  # 200 deltas + framing
+    # The telemetry ratios come from paired single runs (--pairs, 3 with --quick), with a confidence interval.
+    pairs = report["results"]["throughput"]["pairs"]
+    assert pairs["rounds"] == 3 and set(pairs["samples"]) == {"ours_off", "ours_full"}, pairs
+    assert all(len(runs) == 3 and runs[0][0] > 200 for runs in pairs["samples"].values()), pairs
+    assert all(len(runs) == 3 for runs in report["results"]["default"]["samples"].values())
+    assert re.fullmatch(r"\d\.\d{3}x \[\d\.\d{3}, \d\.\d{3}\]", rows["ratio full / off (ours) ("][2])
