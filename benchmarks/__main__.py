@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution", "default")
+SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution", "default", "instructions")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Settings:
     export_interval_s: float
     hot_path_number: int
     resolution_values: int
+    instruction_runs: int
 
 
 def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
@@ -54,6 +55,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser.add_argument("--deltas", type=int, help="deltas in the long answer (default 2000; quick 200)")
     parser.add_argument("--accuracy-runs", type=int, help="runs per API for accuracy (default 5; quick 1)")
     parser.add_argument("--scale-runs", type=int, help="concurrent runs for scale (default 1000; quick 20)")
+    parser.add_argument("--instruction-runs", type=int, help="runs per phase under callgrind (default 3; quick 1)")
     parser.add_argument("--export-interval", type=float, default=5.0,
                         help="seconds between OTLP metric exports and /metrics scrapes (default 5)")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement to this JSON file")
@@ -76,6 +78,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
         accuracy_deltas=5 if quick else 20, ttft=0.2, gap=0.02, scale_runs=pick(args.scale_runs, 1000, 20),
         scale_deltas=20, scale_ttft=0.1, scale_gap=0.005, export_interval_s=args.export_interval,
         hot_path_number=20_000 if quick else 200_000, resolution_values=2_000 if quick else 20_000,
+        instruction_runs=pick(args.instruction_runs, 3, 1),
     )
     return settings, args
 
@@ -128,6 +131,13 @@ async def run_async(settings: Settings, results: dict[str, Any]) -> None:
 
             progress(f"resolution: log-normal workloads of {settings.resolution_values} values, exact vs /metrics")
             results["resolution"] = run_resolution(settings.resolution_values, progress=progress)
+        if "instructions" in wanted:
+            from benchmarks.instructions import run_instructions
+
+            progress(f"instructions: {settings.instruction_runs} runs per phase under valgrind's callgrind "
+                     "(about 1.5 minutes)")
+            results["instructions"] = await asyncio.to_thread(
+                run_instructions, deltas=settings.deltas, runs=settings.instruction_runs)
         if "scale" in wanted:
             from benchmarks.scale import run_scale
 
@@ -148,6 +158,7 @@ def table(settings: Settings, results: dict[str, Any]) -> str:
     from benchmarks.default_paths import default_rows
 
     rows += default_rows(results.get("default"), throughput)
+    rows += _report.instruction_rows(results.get("instructions"))
     return _report.render(rows)
 
 

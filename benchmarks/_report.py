@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from benchmarks._pairs import PairedResult, format_ratio
 from benchmarks._stats import median
 from benchmarks.accuracy import AccuracyResult
+from benchmarks.instructions import LABELS as INSTRUCTION_LABELS
+from benchmarks.instructions import PHASES as INSTRUCTION_PHASES
+from benchmarks.instructions import InstructionsResult
 from benchmarks.resolution import ResolutionResult, worst
 from benchmarks.scale import ScaleResult
 from benchmarks.telemetry_cost import HotPathCost
@@ -170,6 +173,24 @@ def resolution_rows(r: ResolutionResult | None, why: str = "section not run") ->
                         f"{r.max_error(metric, 'lognormal'):.2%} / {error:.2%}{where}", "<= 10%",
                         _check(error, error <= 0.10)))
         rows.append(Row(s, budget, str(r.budget[metric])))
+    return rows
+
+
+def instruction_rows(r: InstructionsResult | None) -> list[Row]:
+    s = "7 instructions"
+    why = "section not run" if r is None else r.skipped
+    if r is None or r.skipped:
+        missing = [Row(s, f"instructions per run, {INSTRUCTION_LABELS[p]}", f"n/a ({why})") for p in INSTRUCTION_PHASES]
+        return missing + [
+            Row(s, "ratio application's SDK providers: full / off, by instructions", f"n/a ({why})", ">= 0.95"),
+            Row(s, "ratio setup(): full / off, by instructions", f"n/a ({why})", ">= 0.95")]
+    rows = [Row(s, f"instructions per run, {INSTRUCTION_LABELS[p]} [{r.runs} runs of {r.deltas} deltas]",
+                f"{r.per_run[p] / 1e6:,.1f} M") for p in INSTRUCTION_PHASES]
+    drift = f" (off phases {r.drift():.1%} apart)"
+    for name, phase in (("application's SDK providers: full / off", "app_default"), ("setup(): full / off", "setup")):
+        ratio = r.ratio(phase)
+        rows.append(Row(s, f"ratio {name}, by instructions", f"{ratio:.3f}x{drift}", ">= 0.95",
+                        _check(ratio, ratio >= 0.95)))
     return rows
 
 
