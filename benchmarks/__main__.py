@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution", "default")
+SECTIONS = ("throughput", "cost", "accuracy", "scale", "resolution", "default", "instructions")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Settings:
     deltas: int
     rounds: int
     repeat: int
+    pairs: int
     accuracy_runs: int
     accuracy_deltas: int
     ttft: float
@@ -39,6 +40,7 @@ class Settings:
     export_interval_s: float
     hot_path_number: int
     resolution_values: int
+    instruction_runs: int
 
 
 def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
@@ -48,9 +50,12 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {','.join(SECTIONS)}")
     parser.add_argument("--rounds", type=int, help="throughput rounds (default 7; quick 1)")
     parser.add_argument("--repeat", type=int, help="runs per measurement (default 3; quick 1)")
+    parser.add_argument("--pairs", type=int, help="paired rounds of single runs behind the telemetry full/off "
+                                                  "ratios, sections throughput and default (default 201; quick 3)")
     parser.add_argument("--deltas", type=int, help="deltas in the long answer (default 2000; quick 200)")
     parser.add_argument("--accuracy-runs", type=int, help="runs per API for accuracy (default 5; quick 1)")
     parser.add_argument("--scale-runs", type=int, help="concurrent runs for scale (default 1000; quick 20)")
+    parser.add_argument("--instruction-runs", type=int, help="runs per phase under callgrind (default 3; quick 1)")
     parser.add_argument("--export-interval", type=float, default=5.0,
                         help="seconds between OTLP metric exports and /metrics scrapes (default 5)")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement to this JSON file")
@@ -69,10 +74,11 @@ def parse(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
 
     settings = Settings(
         sections=sections, deltas=pick(args.deltas, 2000, 200), rounds=pick(args.rounds, 7, 1),
-        repeat=pick(args.repeat, 3, 1), accuracy_runs=pick(args.accuracy_runs, 5, 1),
+        repeat=pick(args.repeat, 3, 1), pairs=pick(args.pairs, 201, 3), accuracy_runs=pick(args.accuracy_runs, 5, 1),
         accuracy_deltas=5 if quick else 20, ttft=0.2, gap=0.02, scale_runs=pick(args.scale_runs, 1000, 20),
         scale_deltas=20, scale_ttft=0.1, scale_gap=0.005, export_interval_s=args.export_interval,
         hot_path_number=20_000 if quick else 200_000, resolution_values=2_000 if quick else 20_000,
+        instruction_runs=pick(args.instruction_runs, 3, 1),
     )
     return settings, args
 
@@ -97,7 +103,7 @@ async def run_async(settings: Settings, results: dict[str, Any]) -> None:
                 with ServerProcess(settings.deltas) as server:
                     results["throughput"] = await run_throughput(
                         server.base_url, full, deltas=settings.deltas, rounds=settings.rounds,
-                        repeat=settings.repeat, progress=progress)
+                        repeat=settings.repeat, pairs=settings.pairs, progress=progress)
             if "cost" in wanted:
                 from benchmarks.telemetry_cost import measure_hot_path
 
@@ -116,15 +122,22 @@ async def run_async(settings: Settings, results: dict[str, Any]) -> None:
         if "default" in wanted:
             from benchmarks.default_paths import run_default_paths
 
-            progress(f"default telemetry: {settings.deltas} deltas, {settings.rounds} rounds x {settings.repeat} "
-                     "runs per phase, in a child process")
-            results["default"] = run_default_paths(collector, deltas=settings.deltas, rounds=settings.rounds,
-                                                   repeat=settings.repeat, export_interval_s=settings.export_interval_s)
+            progress(f"default telemetry: {settings.deltas} deltas, {settings.pairs} paired rounds per phase, "
+                     "in a child process")
+            results["default"] = run_default_paths(collector, deltas=settings.deltas, rounds=settings.pairs,
+                                                   export_interval_s=settings.export_interval_s)
         if "resolution" in wanted:
             from benchmarks.resolution import run_resolution
 
             progress(f"resolution: log-normal workloads of {settings.resolution_values} values, exact vs /metrics")
             results["resolution"] = run_resolution(settings.resolution_values, progress=progress)
+        if "instructions" in wanted:
+            from benchmarks.instructions import run_instructions
+
+            progress(f"instructions: {settings.instruction_runs} runs per phase under valgrind's callgrind "
+                     "(about 1.5 minutes)")
+            results["instructions"] = await asyncio.to_thread(
+                run_instructions, deltas=settings.deltas, runs=settings.instruction_runs)
         if "scale" in wanted:
             from benchmarks.scale import run_scale
 
@@ -145,6 +158,7 @@ def table(settings: Settings, results: dict[str, Any]) -> str:
     from benchmarks.default_paths import default_rows
 
     rows += default_rows(results.get("default"), throughput)
+    rows += _report.instruction_rows(results.get("instructions"))
     return _report.render(rows)
 
 

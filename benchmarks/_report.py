@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from benchmarks._pairs import PairedResult, format_ratio
 from benchmarks._stats import median
 from benchmarks.accuracy import AccuracyResult
+from benchmarks.instructions import LABELS as INSTRUCTION_LABELS
+from benchmarks.instructions import PHASES as INSTRUCTION_PHASES
+from benchmarks.instructions import InstructionsResult
 from benchmarks.resolution import ResolutionResult, worst
 from benchmarks.scale import ScaleResult
 from benchmarks.telemetry_cost import HotPathCost
@@ -48,10 +52,8 @@ def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not 
         ("ours full / SDK tracing off", "ours_full", "sdk_off", ">= 5x (aim >= 8x)", 5.0),
         ("ours full / SDK + OTel", "ours_full", "sdk_otel", "", None),
         ("ours off / SDK tracing off", "ours_off", "sdk_off", "", None),
-        ("full / off (ours)", "ours_full", "ours_off", ">= 0.9", 0.9),
         ("SDK + otelagents plugin / SDK tracing off, events per CPU second", "sdk_plugin", "sdk_off", ">= 0.97",
          0.97),
-        ("full / off (ours), events per CPU second", "ours_full", "ours_off", "", None),
         ("ours off / floor", "ours_off", "floor", "", None),
         ("ours full / floor", "ours_full", "floor", "aim >= 0.5", 0.5),
     ]
@@ -61,18 +63,33 @@ def throughput_rows(t: ThroughputResult | None, skipped_why: str = "section not 
         shown = _num(ratio, ".2f") + ("x" if not math.isnan(ratio) else "")
         status = "" if bound is None else _check(ratio, ratio >= bound)
         rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
+        if a == "ours_off" and b == "sdk_off":  # then ours' own telemetry ratios, from the paired runs
+            rows += _paired_rows(s, t)
+    return rows
+
+
+def _paired_rows(s: str, t: ThroughputResult | None) -> list[Row]:
+    pairs = t.pairs if t is not None else None
+    n = f"{pairs.rounds} paired runs" if pairs is not None else "paired runs"
+    rows = []
+    for name, cpu, target, bound in (("full / off (ours)", False, ">= 0.9", 0.9),
+                                     ("full / off (ours), events per CPU second", True, "", None)):
+        ratio = pairs.ratio("ours_full", "ours_off", cpu=cpu) if pairs is not None else (math.nan,) * 3
+        status = "" if bound is None else _check(ratio[0], ratio[0] >= bound)
+        rows.append(Row(s, f"ratio {name} (median of {n}, 95% CI)", format_ratio(ratio), target, status))
     return rows
 
 
 def cost_rows(t: ThroughputResult | None, hot: HotPathCost | None) -> list[Row]:
     s = "2 telemetry cost"
-    def cost(a: str, b: str) -> str:
-        if t is None or not t.has(a, b):
+    def cost(a: str, b: str, source: ThroughputResult | PairedResult | None = t) -> str:
+        if source is None or not source.has(a, b):
             return "n/a"
-        return f"{t.cost_us_per_event(a, b):.2f} / {t.cost_us_per_event(a, b, cpu=True):.2f}"
+        return f"{source.cost_us_per_event(a, b):.2f} / {source.cost_us_per_event(a, b, cpu=True):.2f}"
 
+    pairs = t.pairs if t is not None else None
     rows = [
-        Row(s, "µs per chunk, ours: full - off, wall / CPU (throughput rounds)", cost("ours_full", "ours_off")),
+        Row(s, "µs per chunk, ours: full - off, wall / CPU (paired runs)", cost("ours_full", "ours_off", pairs)),
         Row(s, "µs per chunk, SDK: OTel - tracing off, wall / CPU (same rounds)", cost("sdk_otel", "sdk_off")),
         Row(s, "µs per chunk, SDK: otelagents plugin - tracing off, wall / CPU (same rounds)",
             cost("sdk_plugin", "sdk_off")),
@@ -156,6 +173,24 @@ def resolution_rows(r: ResolutionResult | None, why: str = "section not run") ->
                         f"{r.max_error(metric, 'lognormal'):.2%} / {error:.2%}{where}", "<= 10%",
                         _check(error, error <= 0.10)))
         rows.append(Row(s, budget, str(r.budget[metric])))
+    return rows
+
+
+def instruction_rows(r: InstructionsResult | None) -> list[Row]:
+    s = "7 instructions"
+    why = "section not run" if r is None else r.skipped
+    if r is None or r.skipped:
+        missing = [Row(s, f"instructions per run, {INSTRUCTION_LABELS[p]}", f"n/a ({why})") for p in INSTRUCTION_PHASES]
+        return missing + [
+            Row(s, "ratio application's SDK providers: full / off, by instructions", f"n/a ({why})", ">= 0.95"),
+            Row(s, "ratio setup(): full / off, by instructions", f"n/a ({why})", ">= 0.95")]
+    rows = [Row(s, f"instructions per run, {INSTRUCTION_LABELS[p]} [{r.runs} runs of {r.deltas} deltas]",
+                f"{r.per_run[p] / 1e6:,.1f} M") for p in INSTRUCTION_PHASES]
+    drift = f" (off phases {r.drift():.1%} apart)"
+    for name, phase in (("application's SDK providers: full / off", "app_default"), ("setup(): full / off", "setup")):
+        ratio = r.ratio(phase)
+        rows.append(Row(s, f"ratio {name}, by instructions", f"{ratio:.3f}x{drift}", ">= 0.95",
+                        _check(ratio, ratio >= 0.95)))
     return rows
 
 

@@ -36,3 +36,19 @@ def median(values: Sequence[float]) -> float:
 def ratios(numerators: Sequence[Sample], denominators: Sequence[Sample]) -> list[float]:
     """Rate ratios computed per round (pairs measured side by side), so slow phases of the machine cancel."""
     return [a.rate / b.rate for a, b in zip(numerators, denominators, strict=True) if b.rate > 0]
+
+
+def median_ci(values: Sequence[float]) -> tuple[float, float, float]:
+    """The median of ``values`` and a distribution-free 95 % confidence interval for it: the order statistics
+    ``n/2 -/+ 0.98 sqrt(n)`` (the median's rank is binomial(n, 1/2)); (nan, nan, nan) when empty. With fewer
+    than 6 values the interval is the whole range."""
+    import math
+
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    half = 0.98 * math.sqrt(n)
+    low = max(0, math.floor(n / 2 - half))
+    high = min(n - 1, math.ceil(n / 2 + half) - 1)
+    return statistics.median(ordered), ordered[low], ordered[high]

@@ -1,10 +1,8 @@
 """Default telemetry: what a run costs when the application never calls otelagents.
 
 Global OpenTelemetry providers cannot be unset, so this section runs in a fresh child process
-(``python -m benchmarks.default_paths``) in two phases, each measuring its variants side by side (A B C,
-A B C, ... per round, as ``throughput.py`` does, same server, one long answer of ``--deltas`` deltas):
-
-Rounds alternate the order of the variants (A B C, C B A, ...), so being measured first favours none.
+(``python -m benchmarks.default_paths``) in two phases, each measuring its variants in paired rounds of one
+run each (``_pairs``: A B C, C B A, ...; same server, one long answer of ``--deltas`` deltas):
 
 1. **no SDK configured**: ``default`` (the default observer, ``RunConfig()``) against ``disabled``
    (``RunConfig(tracing_disabled=True)``);
@@ -20,16 +18,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
+import math
 import subprocess
 import sys
-import time
 from typing import Any
 
 from benchmarks._collector import CollectorProcess
+from benchmarks._pairs import PairedResult, run_pairs
 from benchmarks._server import ServerProcess
-from benchmarks._stats import Sample
+from benchmarks._stats import Sample, median
 from benchmarks.throughput import ThroughputResult
 
 NO_SDK = ("default", "disabled")
@@ -43,38 +41,40 @@ LABELS = {
 }
 
 
-def run_default_paths(collector: CollectorProcess, *, deltas: int, rounds: int, repeat: int,
-                      export_interval_s: float, timeout_s: float = 900.0) -> ThroughputResult:
-    """Run the child against a fresh server process; returns every variant's samples."""
+def run_default_paths(collector: CollectorProcess, *, deltas: int, rounds: int, export_interval_s: float,
+                      timeout_s: float = 900.0) -> PairedResult:
+    """Run the child against a fresh server process; returns every variant's samples (``rounds`` each)."""
     with ServerProcess(deltas) as server:
         argv = [sys.executable, "-m", "benchmarks.default_paths", "--base-url", server.base_url,
-                "--otlp", collector.grpc_endpoint, "--rounds", str(rounds), "--repeat", str(repeat),
+                "--otlp", collector.grpc_endpoint, "--rounds", str(rounds),
                 "--export-interval", str(export_interval_s)]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as exc:
             raise RuntimeError(f"the default-telemetry child did not finish within {timeout_s:.0f} s; "
-                               "try fewer --rounds") from exc
+                               "try fewer --pairs") from exc
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"the default-telemetry child failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     raw: dict[str, list[list[float]]] = json.loads(done.stdout.strip().splitlines()[-1])
-    result = ThroughputResult(deltas=deltas, rounds=rounds, repeat=repeat)
+    result = PairedResult(rounds=rounds)
     result.samples = {key: [Sample(int(e), s, c) for e, s, c in samples] for key, samples in raw.items()}
     return result
 
 
-def default_rows(d: ThroughputResult | None, throughput: ThroughputResult | None,
+def default_rows(d: PairedResult | None, throughput: ThroughputResult | None,
                  why: str = "section not run") -> list[Any]:
-    """Rows of section 6: each variant's events/s and the ratios the issue sets targets for."""
-    import math
-
+    """Rows of section 6: each variant's events/s and the ratios the issue sets targets for, each the median
+    of per-round ratios with its 95 % confidence interval."""
+    from benchmarks._pairs import format_ratio
     from benchmarks._report import Row, _check, _num
 
     s = "6 default telemetry"
     rows = []
     for key in (*NO_SDK, *APP):
-        value = _num(d.rate(key), ",.0f") if d is not None and d.has(key) else f"n/a ({why})"
+        value = _num(median([x.rate for x in d.samples[key]]), ",.0f") if d is not None and d.has(key) \
+            else f"n/a ({why})"
         rows.append(Row(s, f"events/s, {LABELS[key]}", value))
+    setup_pairs = throughput.pairs if throughput is not None else None
     ratios = [
         ("default with no SDK configured / disabled", d, "default", "disabled", False, ">= 0.98", 0.98),
         ("default with no SDK configured / disabled, events per CPU second", d, "default", "disabled", True, "", None),
@@ -83,38 +83,21 @@ def default_rows(d: ThroughputResult | None, throughput: ThroughputResult | None
          ">= 0.93", 0.93),
         ("application's SDK providers, record() per value / off (previous path)", d, "app_record", "app_off",
          False, "", None),
-        ("setup(): full / off (section 1's rounds)", throughput, "ours_full", "ours_off", False, ">= 0.95", 0.95),
-        ("setup(): full / off, events per CPU second (section 1's rounds)", throughput, "ours_full", "ours_off",
-         True, ">= 0.93", 0.93),
+        ("setup(): full / off (section 1's paired runs)", setup_pairs, "ours_full", "ours_off", False, ">= 0.95",
+         0.95),
+        ("setup(): full / off, events per CPU second (section 1's paired runs)", setup_pairs, "ours_full",
+         "ours_off", True, ">= 0.93", 0.93),
     ]
     for name, result, a, b, by_cpu, target, bound in ratios:
-        ratio = float("nan") if result is None else (result.cpu_ratio(a, b) if by_cpu else result.ratio(a, b))
-        shown = _num(ratio, ".3f") + ("x" if not math.isnan(ratio) else "")
-        status = "" if bound is None else _check(ratio, ratio >= bound)
-        rows.append(Row(s, f"ratio {name} (median of per-round ratios)", shown, target, status))
+        ratio = (math.nan,) * 3 if result is None else result.ratio(a, b, cpu=by_cpu)
+        status = "" if bound is None else _check(ratio[0], ratio[0] >= bound)
+        runs = f"{result.rounds} " if result is not None else ""
+        rows.append(Row(s, f"ratio {name} (median of {runs}paired runs, 95% CI)", format_ratio(ratio), target,
+                        status))
     return rows
 
 
 # --- child side -----------------------------------------------------------------------------------------------
-async def _measure(variants: dict[str, Any], rounds: int, repeat: int) -> dict[str, list[list[float]]]:
-    samples: dict[str, list[list[float]]] = {key: [] for key in variants}
-    for variant in variants.values():
-        await variant.run()  # warm-up
-    order = list(variants.items())
-    for round_number in range(rounds):
-        # Alternate the order (A B C, C B A, ...): a variant measured first in every round would be favoured.
-        for key, variant in (order if round_number % 2 == 0 else order[::-1]):
-            gc.collect()
-            events = 0
-            cpu, start = time.process_time(), time.perf_counter()
-            for _ in range(repeat):
-                events += await variant.run()
-            samples[key].append([events, time.perf_counter() - start, time.process_time() - cpu])
-    for variant in variants.values():
-        await variant.aclose()
-    return samples
-
-
 def _set_app_providers(otlp: str, export_interval_s: float) -> Any:
     from opentelemetry import metrics, trace
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -134,32 +117,33 @@ def _set_app_providers(otlp: str, export_interval_s: float) -> Any:
     return meter_provider
 
 
-async def _child(base_url: str, otlp: str, rounds: int, repeat: int, export_interval_s: float) -> dict[str, Any]:
+async def _child(base_url: str, otlp: str, rounds: int, export_interval_s: float) -> dict[str, Any]:
     from benchmarks._variants import Ours
     from otelagents.telemetry import OTelAPISink, Telemetry
 
     phase1 = {"default": Ours("default", LABELS["default"], base_url, [], tracing_disabled=False),
               "disabled": Ours("disabled", LABELS["disabled"], base_url, [], tracing_disabled=True)}
-    samples = await _measure(phase1, rounds, repeat)
+    samples = (await run_pairs(phase1, rounds)).samples
     meter_provider = _set_app_providers(otlp, export_interval_s)
     per_record = Telemetry(metrics=OTelAPISink(meter_provider))
     phase2 = {"app_default": Ours("app_default", LABELS["app_default"], base_url, [], tracing_disabled=False),
               "app_off": Ours("app_off", LABELS["app_off"], base_url, [], tracing_disabled=True),
               "app_record": Ours("app_record", LABELS["app_record"], base_url, [per_record])}
-    samples.update(await _measure(phase2, rounds, repeat))
+    samples.update((await run_pairs(phase2, rounds)).samples)
+    for variant in (*phase1.values(), *phase2.values()):
+        await variant.aclose()
     meter_provider.shutdown(timeout_millis=10_000)
-    return samples
+    return {key: [[x.events, x.seconds, x.cpu_seconds] for x in runs] for key, runs in samples.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Child process of the default-telemetry benchmark (one JSON line).")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--otlp", required=True, help="OTLP/gRPC endpoint of the collector")
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=201, help="paired rounds of one run per variant")
     parser.add_argument("--export-interval", type=float, default=5.0)
     args = parser.parse_args(argv)
-    result = asyncio.run(_child(args.base_url, args.otlp, args.rounds, args.repeat, args.export_interval))
+    result = asyncio.run(_child(args.base_url, args.otlp, args.rounds, args.export_interval))
     print(json.dumps(result))
     return 0
 

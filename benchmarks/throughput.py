@@ -6,6 +6,9 @@ right after the floor favours no variant; each measurement being ``repeat`` cons
 of the whole runs, connection reuse included). A garbage collection precedes each measurement, outside the
 timing. Figures are medians over the rounds; ratios are computed per round, then medianed, so a slow phase
 of a noisy machine hits both sides of a ratio alike.
+
+Then otelagents' two variants alone (telemetry off, full telemetry) run ``pairs`` paired rounds of one run
+each (``_pairs``): the "full / off" ratios, whose targets are a few per cent, come from those.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks._pairs import PairedResult, run_pairs
 from benchmarks._stats import Sample, median, ratios
 from benchmarks._telemetry import FullTelemetry
 from benchmarks._variants import (
@@ -47,6 +51,7 @@ class ThroughputResult:
     repeat: int
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # variant key -> why it was not measured
+    pairs: PairedResult | None = None  # ours_off / ours_full in paired single runs (the telemetry ratios)
 
     def has(self, *keys: str) -> bool:
         return all(self.samples.get(key) for key in keys)
@@ -86,6 +91,7 @@ class ThroughputResult:
             "samples": {k: [{"events": s.events, "seconds": s.seconds, "cpu_seconds": s.cpu_seconds} for s in v]
                         for k, v in self.samples.items()},
             "events_per_s": {k: self.rate(k) for k in self.samples},
+            "pairs": None if self.pairs is None else self.pairs.to_json(),
         }
 
 
@@ -152,7 +158,7 @@ async def _warm_up(variant: Variant) -> None:
 
 
 async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rounds: int, repeat: int,
-                         progress: Any = None) -> ThroughputResult:
+                         pairs: int = 0, progress: Any = None) -> ThroughputResult:
     """Measure every available variant against the server at ``base_url`` (streaming ``deltas`` deltas)."""
     result = ThroughputResult(deltas=deltas, rounds=rounds, repeat=repeat)
     variants, cleanups = _variants(base_url, full, result)
@@ -166,6 +172,9 @@ async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rou
             if progress is not None:
                 rates = ", ".join(f"{v.key} {result.samples[v.key][-1].rate:,.0f}" for v in variants)
                 progress(f"throughput round {round_number + 1}/{rounds}: {rates} events/s")
+        if pairs:
+            ours = {v.key: v for v in variants if v.key in ("ours_off", "ours_full")}
+            result.pairs = await run_pairs(ours, pairs, progress=progress)
     finally:
         for variant in variants:
             await variant.aclose()
