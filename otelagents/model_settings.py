@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -63,6 +64,14 @@ class ModelSettings:
             if mine and theirs:
                 changes[name] = {**mine, **theirs}
         return dataclasses.replace(self, **changes)
+
+    def with_headers(self, headers: Mapping[str, str]) -> ModelSettings:
+        """A copy with ``headers`` merged over ``extra_headers`` (theirs win), as ``resolve`` merges them; made
+        for every model call that propagates a trace context, so it copies a checked instance as it is."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.extra_headers = {**self.extra_headers, **headers} if self.extra_headers else dict(headers)
+        return copy
 
     def to_json_dict(self) -> dict[str, Any]:
         """The set fields only, as plain JSON values."""
