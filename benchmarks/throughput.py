@@ -8,7 +8,8 @@ timing. Figures are medians over the rounds; ratios are computed per round, then
 of a noisy machine hits both sides of a ratio alike.
 
 Then otelagents' two variants alone (telemetry off, full telemetry) run ``pairs`` paired rounds of one run
-each (``_pairs``): the "full / off" ratios, whose targets are a few per cent, come from those.
+each (``_pairs``): the "full / off" ratios, whose targets are a few per cent, come from those; likewise the
+SDK with and without otelagents' plugin, in a fifth as many rounds.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ThroughputResult:
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # variant key -> why it was not measured
     pairs: PairedResult | None = None  # ours_off / ours_full in paired single runs (the telemetry ratios)
+    sdk_pairs: PairedResult | None = None  # sdk_off / sdk_plugin likewise (fewer rounds: SDK runs are slow)
 
     def has(self, *keys: str) -> bool:
         return all(self.samples.get(key) for key in keys)
@@ -92,6 +94,7 @@ class ThroughputResult:
                         for k, v in self.samples.items()},
             "events_per_s": {k: self.rate(k) for k in self.samples},
             "pairs": None if self.pairs is None else self.pairs.to_json(),
+            "sdk_pairs": None if self.sdk_pairs is None else self.sdk_pairs.to_json(),
         }
 
 
@@ -157,6 +160,11 @@ async def _warm_up(variant: Variant) -> None:
         _exit(variant)
 
 
+def sdk_pair_rounds(pairs: int) -> int:
+    """Paired rounds for the SDK plugin's ratio: a fifth of ours (an SDK run takes ~10x as long), at least 3."""
+    return max(3, pairs // 5)
+
+
 async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rounds: int, repeat: int,
                          pairs: int = 0, progress: Any = None) -> ThroughputResult:
     """Measure every available variant against the server at ``base_url`` (streaming ``deltas`` deltas)."""
@@ -175,6 +183,9 @@ async def run_throughput(base_url: str, full: FullTelemetry, *, deltas: int, rou
         if pairs:
             ours = {v.key: v for v in variants if v.key in ("ours_off", "ours_full")}
             result.pairs = await run_pairs(ours, pairs, progress=progress)
+            sdk = {v.key: v for v in variants if v.key in ("sdk_off", "sdk_plugin")}
+            if len(sdk) == 2:
+                result.sdk_pairs = await run_pairs(sdk, sdk_pair_rounds(pairs), progress=progress)
     finally:
         for variant in variants:
             await variant.aclose()

@@ -137,5 +137,9 @@ def test_quick_run_prints_every_row_with_values(tmp_path: Path) -> None:
     pairs = report["results"]["throughput"]["pairs"]
     assert pairs["rounds"] == 3 and set(pairs["samples"]) == {"ours_off", "ours_full"}, pairs
     assert all(len(runs) == 3 and runs[0][0] > 200 for runs in pairs["samples"].values()), pairs
+    sdk_pairs = report["results"]["throughput"]["sdk_pairs"]
+    if sdk_installed:
+        assert set(sdk_pairs["samples"]) == {"sdk_off", "sdk_plugin"}, sdk_pairs
+        assert all(len(runs) == 3 for runs in sdk_pairs["samples"].values()), sdk_pairs
     assert all(len(runs) == 3 for runs in report["results"]["default"]["samples"].values())
     assert re.fullmatch(r"\d\.\d{3}x \[\d\.\d{3}, \d\.\d{3}\]", rows["ratio full / off (ours) ("][2])

@@ -43,6 +43,7 @@ from otelagents.telemetry._metrics.engine import (
     MetricSnapshot,
     NumberPoint,
 )
+from otelagents.telemetry._metrics.otlp_split import split_metrics_data
 from otelagents.telemetry._metrics.semconv_opt_in import apply_opt_in
 
 __all__ = ["OTLPMetricsBridge", "to_metrics_data"]
@@ -192,17 +193,27 @@ class OTLPMetricsBridge:
         return bool(outcome and outcome[0])
 
     def _export(self, timeout_s: float) -> bool:
+        """One collection, in as many requests as keep each under the collector's limit (``otlp_split``);
+        every request is tried, within the time left."""
+        deadline = time.monotonic() + timeout_s
+        ok = True
         try:
             data = to_metrics_data(self.engine.collect(), self.resource, self.scope_name, self.scope_version)
-            result = self.exporter.export(data, timeout_millis=timeout_s * 1000)
+            for request in split_metrics_data(data):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    logger.warning("OTLP metrics export ran out of time between requests; the rest is sent "
+                                   "again next interval")
+                    return False
+                result = self.exporter.export(request, timeout_millis=left * 1000)
+                if result is not MetricExportResult.SUCCESS:
+                    logger.warning("OTLP metrics export failed (%s); cumulative values are sent again next "
+                                   "interval", result)
+                    ok = False
         except Exception:  # an exporter bug must not kill the export thread or the caller
             logger.exception("OTLP metrics export raised; metrics from this interval are retried next time")
             return False
-        if result is not MetricExportResult.SUCCESS:
-            logger.warning("OTLP metrics export failed (%s); cumulative values are sent again next interval",
-                           result)
-            return False
-        return True
+        return ok
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         """Stop the thread, export a last time, then shut the exporter down; all within ``timeout_s``.
