@@ -88,6 +88,7 @@ async def test_plain_text_run(rig: Rig) -> None:
     assert agent_span[sc.GEN_AI_AGENT_NAME] == "greeter"
     assert agent_span[sc.GEN_AI_AGENT_DESCRIPTION] == "Greets people"
     assert agent_span[sc.GEN_AI_PROVIDER_NAME] == "scripted"
+    assert agent_span[sc.GEN_AI_REQUEST_MODEL] == "scripted-model"
     assert agent_span[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
     root = rig.span("invoke_workflow Agent workflow").attributes or {}
     assert root[sc.GEN_AI_OPERATION_NAME] == "invoke_workflow"

@@ -228,10 +228,11 @@ class RunTelemetry(RunObservation):
             self.latency.final_output(now)
         latency = self.latency.attributes(now)
         if span.is_recording():
-            span.set_attributes(latency)
-        if self.has_usage and span.is_recording():
-            span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
-                                 sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})
+            attrs = dict(latency)  # the metrics below read the latency figures from ``latency``
+            if self.has_usage:
+                attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+                attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+            span.set_attributes(attrs)
         error = end_span(span, outcome, capture=self.capture, max_length=self.max_length)
         base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_WORKFLOW),
                            (sc.GEN_AI_WORKFLOW_NAME, self.workflow_name))
@@ -250,6 +251,7 @@ class AgentTelemetry(AgentObservation):
         self.run = run
         self.agent = agent
         self.provider: str | None = None
+        self.request_model: str | None = None
         self.input_tokens = self.output_tokens = 0
         self.has_usage = False
         self._done = False
@@ -267,11 +269,10 @@ class AgentTelemetry(AgentObservation):
         self.started = perf_counter()
 
     def model_call_seen(self, call: ModelCallInfo) -> None:
+        """The segment's first model call names its provider and model (set on the span when it ends)."""
         if self.provider is None:
             self.provider = call.model.provider_name
-            if self.span.is_recording():
-                self.span.set_attributes({sc.GEN_AI_PROVIDER_NAME: call.model.provider_name,
-                                          sc.GEN_AI_REQUEST_MODEL: call.model.request_model})
+            self.request_model = call.model.request_model
 
     def add_usage(self, input_tokens: int, output_tokens: int) -> None:
         self.has_usage = True
@@ -304,9 +305,15 @@ class AgentTelemetry(AgentObservation):
         run.untrack(self)
         if outcome.ok and outcome.output is not None:  # this agent answered: the run's final output
             run.latency.final_output(now)
-        if self.has_usage and span.is_recording():
-            span.set_attributes({sc.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
-                                 sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens})
+        if (self.provider is not None or self.has_usage) and span.is_recording():  # one call into the SDK
+            attrs: dict[str, Any] = {}
+            if self.provider is not None:
+                attrs[sc.GEN_AI_PROVIDER_NAME] = self.provider
+                attrs[sc.GEN_AI_REQUEST_MODEL] = self.request_model
+            if self.has_usage:
+                attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+                attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+            span.set_attributes(attrs)
         error = end_span(span, outcome, capture=run.capture, max_length=run.max_length)
         base: AttrItems = ((sc.GEN_AI_OPERATION_NAME, sc.OP_INVOKE_AGENT), (sc.GEN_AI_AGENT_NAME, self.agent.name))
         if self.provider is not None:

@@ -165,12 +165,13 @@ class ModelCallTelemetry(ModelCallObservation):
         self._terminal: Any = None
         self._created: Any = None
         self._done = False
+        attributes = _start_attributes(call)
+        if run.conversation_id:
+            attributes[sc.GEN_AI_CONVERSATION_ID] = run.conversation_id
         span = run.tracer.start_span(
             f"{sc.OP_CHAT} {call.model.request_model}", context=set_span_in_context(agent.span),
-            kind=SpanKind.CLIENT, attributes=_start_attributes(call),
+            kind=SpanKind.CLIENT, attributes=attributes,
         )
-        if run.conversation_id and span.is_recording():
-            span.set_attribute(sc.GEN_AI_CONVERSATION_ID, run.conversation_id)
         self._span = span
         self._exemplar = exemplar_of(span)
         if run.capture and span.is_recording():
