@@ -317,12 +317,15 @@ class ModelCallTelemetry(ModelCallObservation):
             metrics.histogram(sc.METRIC_TIME_TO_FIRST_TOKEN, base).record(deltas[0] - started, exemplar)
         if len(deltas) >= 2:
             gaps = list(map(sub, deltas[1:], deltas))  # map stops with the shorter: no second copy
-            # Sorted once, in place: the engine's batch bucketing then finds them in order (one linear pass
-            # instead of its own sort), and the stalls are the gaps past the threshold, found by bisection.
-            gaps.sort()
-            metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
-            stalls = len(gaps) - bisect_right(gaps, self._run.stall_threshold_s)
+            threshold = self._run.stall_threshold_s
             window = deltas[-1] - deltas[0]
+            stalls = 0  # no gap is longer than the whole window
+            if window > threshold:
+                # Sorted once, in place: the stalls (the gaps past the threshold) are then found by bisection,
+                # and the engine's batch bucketing finds the gaps in order (a linear pass, not a second sort).
+                gaps.sort()
+                stalls = len(gaps) - bisect_right(gaps, threshold)
+            metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
             if stalls:
                 metrics.counter(sc.METRIC_STALLS, base).add(stalls, exemplar)
             if has_usage and output_tokens > 1 and window > 0 and len(deltas) >= _MIN_CHUNKS_FOR_RATE:
