@@ -1,7 +1,8 @@
 """``record_many``'s batch bucketing gives exactly what one ``record`` per value gives.
 
 The batch path takes shortcuts (one bucket for the whole batch when its min and max share one, a sort and
-one bisect per bucket in between for long batches); the obvious implementation, ``bisect_left`` per value
+one bisect per bucket in between for long batches, a sort of only the values above the first bound for a
+burst of small values); the obvious implementation, ``bisect_left`` per value
 over the bounds (Prometheus ``le``: a value on a bound is in that bound's bucket), is the reference.
 """
 
@@ -13,6 +14,7 @@ from bisect import bisect_left
 import pytest
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._metrics._batch import SORT_THRESHOLD, is_burst
 from otelagents.telemetry._metrics.engine import Exemplar, HistogramPoint, MetricsEngine
 
 GAP = semconv.METRIC_TIME_PER_OUTPUT_CHUNK
@@ -64,7 +66,34 @@ CASES = {
     "every bound exactly, twice": lambda rng: [*BOUNDS, *reversed(BOUNDS)],
     "zeros and the +Inf bucket": lambda rng: [0.0] * 40 + [BOUNDS[-1] + 1.0] * 3,
     "integers": lambda rng: [0, 1, 2, 3, 10] * 10,
+    # Bursts (a mean within a quarter of the first bound): only the values above the first bound are sorted.
+    "a burst entirely below the first bound": lambda rng: [rng.uniform(0, BOUNDS[0] / 4) for _ in range(2000)],
+    "a burst with a few values above the first bound": lambda rng: shuffled(rng, [
+        *(rng.uniform(0, BOUNDS[0] / 10) for _ in range(1990)), *(rng.choice(BOUNDS[:20]) for _ in range(10))]),
+    "a burst with a sortable number above": lambda rng: shuffled(rng, [
+        *(rng.uniform(0, BOUNDS[0] / 20) for _ in range(3000)),
+        *(rng.uniform(BOUNDS[0], BOUNDS[6]) for _ in range(40))]),
+    "a burst with values on the first bound": lambda rng: shuffled(rng, [BOUNDS[0]] * 100 + [1e-7] * 1900),
+    "a burst with one value in the next bucket": lambda rng: [1e-6] * 1999 + [BOUNDS[0] * 1.0001],
+    "a burst as the benchmark's server streams it": lambda rng: burst_gaps(rng, 2000),
 }
+
+
+def shuffled(rng: random.Random, values: list[float]) -> list[float]:
+    rng.shuffle(values)
+    return values
+
+
+def burst_gaps(rng: random.Random, n: int) -> list[float]:
+    """Chunk gaps when several chunks arrive per network read: a few microseconds each, then a wait."""
+    return [rng.uniform(0.0005, 0.002) if rng.random() < 0.005 else rng.uniform(2e-6, 8e-6) for _ in range(n)]
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.startswith("a burst")])
+def test_the_burst_cases_take_the_burst_path(case: str) -> None:
+    values = CASES[case](random.Random(1))
+    assert is_burst(values, sum(values), BOUNDS)
+    assert not is_burst(values[:SORT_THRESHOLD - 1], sum(values[:SORT_THRESHOLD - 1]), BOUNDS)  # too short
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -124,3 +153,12 @@ def test_bad_values_in_a_batch_are_dropped_and_the_rest_counted(size: int) -> No
     assert list(point.bucket_counts) == obvious_counts(good)
     assert (point.count, point.min, point.max) == (len(good), min(good), max(good))
     assert point.sum == pytest.approx(sum(good))
+
+
+@pytest.mark.parametrize("bad", [-1e-9, -0.5, float("nan"), "0.1", None])
+def test_a_bad_value_in_a_burst_is_dropped_and_the_rest_counted(bad: object) -> None:
+    good = burst_gaps(random.Random(5), 1000)
+    mixed: list[object] = [*good[:500], bad, *good[500:]]
+    point = batch_point(mixed)  # type: ignore[arg-type]
+    assert list(point.bucket_counts) == obvious_counts(good)
+    assert (point.count, point.min, point.max) == (len(good), min(good), max(good))

@@ -26,11 +26,12 @@ import logging
 import math
 import threading
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._metrics._batch import SORT_THRESHOLD, as_number, burst_buckets, count_buckets, is_burst
 from otelagents.telemetry._metrics._lookup import check_buckets, find_instrument
 from otelagents.telemetry._metrics.points import (
     AttrValue,
@@ -70,41 +71,7 @@ OVERFLOW_ATTRIBUTE = "otel.metric.overflow"
 _OVERFLOW_KEY: SeriesKey = ((OVERFLOW_ATTRIBUTE, True),)
 _NO_ATTRIBUTES: Attributes = MappingProxyType({})
 _ATTR_TYPES = (str, int, float, bool)
-_SORT_THRESHOLD = 32  # batches this long are counted by sorting (see record_many)
 _INF = math.inf
-
-
-def _as_number(value: object) -> float | None:
-    """``value`` as an int or float, or None when it is not a finite number."""
-    cls = value.__class__
-    if cls is not float and cls is not int:
-        if isinstance(value, (str, bytes)):  # "1.5" is a bug at the call site, not a measurement
-            return None
-        try:
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-    if value - value != 0:  # type: ignore[operator]  # NaN and +/-inf
-        return None
-    return value  # type: ignore[return-value]
-
-
-def _count_buckets(values: Sequence[float], ordered: list[float] | None, bounds: tuple[float, ...], first: int,
-                   last: int) -> list[int]:
-    """How many ``values`` fall in each bucket ``first`` .. ``last`` (those of their min and max). Long
-    batches come ``ordered`` (sorted once) and are bisected per bucket: same buckets, several times faster."""
-    per_bucket = [0] * (last - first + 1)
-    if ordered is None:
-        for v in values:
-            per_bucket[bisect_left(bounds, v, first, last) - first] += 1
-        return per_bucket
-    start = 0
-    for i in range(first, last):
-        end = bisect_right(ordered, bounds[i], start)
-        per_bucket[i - first] = end - start
-        start = end
-    per_bucket[-1] = len(ordered) - start
-    return per_bucket
 
 
 def _sample(raw: _RawExemplar | None) -> ExemplarSample | None:
@@ -140,7 +107,7 @@ class BoundHistogram:
     def record(self, value: float, exemplar: Exemplar | None = None) -> None:
         cls = value.__class__
         if cls is not float and cls is not int:
-            value = _as_number(value)  # type: ignore[assignment]
+            value = as_number(value)  # type: ignore[assignment]
             if value is None:
                 return
         if not 0.0 <= value < _INF:  # also rejects NaN
@@ -169,24 +136,32 @@ class BoundHistogram:
         """
         if values.__class__ is not list and values.__class__ is not tuple:
             values = list(values)  # a generator would be exhausted by the first pass
+        bounds = self._bounds
+        burst: tuple[float, float, int, list[int] | None] | None = None
         try:
             total = sum(values)
-            ordered = sorted(values) if len(values) >= _SORT_THRESHOLD else None  # sorted: min and max for free
-            lo, hi = (ordered[0], ordered[-1]) if ordered else (min(values), max(values))
+            if is_burst(values, total, bounds):  # most of it in the first bucket: see _batch
+                burst = burst_buckets(values, bounds)
+                lo, hi = burst[0], burst[1]
+            else:
+                ordered = sorted(values) if len(values) >= SORT_THRESHOLD else None  # sorted: min and max for free
+                lo, hi = (ordered[0], ordered[-1]) if ordered else (min(values), max(values))
             # A finite int/float total with a non-negative minimum means every value is a finite,
             # non-negative int or float (NaN and inf would poison the total).
             fast = (total.__class__ is float or total.__class__ is int) and lo >= 0 and total < _INF
         except (TypeError, ValueError):  # mixed types, or an empty batch
             fast = False
-        if not fast:
-            values = [v for v in map(_as_number, values) if v is not None and v >= 0]
-            if not values:
-                return
-            ordered = sorted(values) if len(values) >= _SORT_THRESHOLD else None
-            total, lo, hi = sum(values), min(values), max(values)
-        bounds = self._bounds
-        first, last = bisect_left(bounds, lo), bisect_left(bounds, hi)
-        per_bucket = _count_buckets(values, ordered, bounds, first, last) if first != last else None
+        if fast and burst is not None:
+            first, last, per_bucket = 0, burst[2], burst[3]
+        else:
+            if not fast:
+                values = [v for v in map(as_number, values) if v is not None and v >= 0]
+                if not values:
+                    return
+                ordered = sorted(values) if len(values) >= SORT_THRESHOLD else None
+                total, lo, hi = sum(values), min(values), max(values)
+            first, last = bisect_left(bounds, lo), bisect_left(bounds, hi)
+            per_bucket = count_buckets(values, ordered, bounds, first, last) if first != last else None
         counts, lock = self._counts, self._lock
         lock.acquire()
         try:
@@ -227,7 +202,7 @@ class BoundCounter:
     def add(self, amount: float = 1, exemplar: Exemplar | None = None) -> None:
         cls = amount.__class__
         if cls is not int and cls is not float:
-            amount = _as_number(amount)  # type: ignore[assignment]
+            amount = as_number(amount)  # type: ignore[assignment]
             if amount is None:
                 return
         if not 0 <= amount < _INF:
@@ -345,7 +320,7 @@ class Gauge(_Instrument):
         return _GaugeSeries(attributes, self._lock)
 
     def set(self, value: float, attributes: Attributes = _NO_ATTRIBUTES) -> None:
-        number = _as_number(value)
+        number = as_number(value)
         if number is not None:
             self._series_for(self._key(attributes)).value = number  # type: ignore[union-attr]
 

@@ -34,11 +34,11 @@ from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observa
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._metrics._batch import as_number
 from otelagents.telemetry._metrics.engine import (
     Attributes,
     AttrValue,
     Exemplar,
-    _as_number,
     find_instrument,
 )
 from otelagents.telemetry.semconv import MetricSpec
@@ -63,7 +63,7 @@ def _ctx(exemplar: Exemplar | None) -> Context | None:
 
 
 def _non_negative(value: object) -> float | None:
-    number = _as_number(value)
+    number = as_number(value)
     return number if number is not None and number >= 0 else None
 
 
@@ -145,7 +145,7 @@ class APIGauge(_APIInstrument):
         self._values: dict[tuple[tuple[str, AttrValue], ...], tuple[dict[str, AttrValue], float]] = {}
 
     def set(self, value: float, attributes: Attributes = _NO_ATTRIBUTES) -> None:
-        number = _as_number(value)
+        number = as_number(value)
         if number is not None:
             filtered = self._filter(attributes)
             with self._lock:
