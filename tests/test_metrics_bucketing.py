@@ -66,8 +66,11 @@ CASES = {
     "every bound exactly, twice": lambda rng: [*BOUNDS, *reversed(BOUNDS)],
     "zeros and the +Inf bucket": lambda rng: [0.0] * 40 + [BOUNDS[-1] + 1.0] * 3,
     "integers": lambda rng: [0, 1, 2, 3, 10] * 10,
-    # Bursts (a mean within a quarter of the first bound): only the values above the first bound are sorted.
-    "a burst entirely below the first bound": lambda rng: [rng.uniform(0, BOUNDS[0] / 4) for _ in range(2000)],
+    # Bursts (a mean within half the first bound): only the values above the first bound are sorted.
+    "a burst entirely below the first bound": lambda rng: [rng.uniform(0, BOUNDS[0] / 2) for _ in range(2000)],
+    "a burst nearly half above the first bound": lambda rng: shuffled(rng, [
+        *(rng.uniform(0, BOUNDS[0] / 100) for _ in range(1100)),
+        *(rng.uniform(BOUNDS[0] * 1.0001, BOUNDS[0] * 1.05) for _ in range(900))]),
     "a burst with a few values above the first bound": lambda rng: shuffled(rng, [
         *(rng.uniform(0, BOUNDS[0] / 10) for _ in range(1990)), *(rng.choice(BOUNDS[:20]) for _ in range(10))]),
     "a burst with a sortable number above": lambda rng: shuffled(rng, [

@@ -5,11 +5,11 @@ A batch's bucket counts come one of three ways, all equal to one ``bisect_left``
 
 * a short batch: one bisection per value;
 * a long batch: sorted once, then one bisection per bucket between its min's and its max's;
-* a long batch whose mean is at most a quarter of the first bound (a stream's chunk gaps when most chunks
-  arrive in bursts, several to a network read): at least three quarters of it is in the first bucket
-  (Markov's inequality), so only the values above the first bound are sorted. The others are only
-  counted, in passes that read the values in order: sorting them all would cost more, and reads the
-  values in an order the memory caches cannot follow.
+* a long batch whose mean is at most half the first bound (a stream's chunk gaps when most chunks arrive in
+  bursts, several to a network read): at least half of it is in the first bucket (Markov's inequality),
+  usually nearly all, so only the values above the first bound are sorted. The others are only counted,
+  in passes that read the values in order: sorting them all would cost more, and reads the values in an
+  order the memory caches cannot follow. At worst (half above) it costs about what sorting all would.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 SORT_THRESHOLD = 32  # batches this long are counted by sorting
-_BURST_MEAN = 0.25  # of the first bound: at or below it, a long batch is counted as a burst (see above)
+_BURST_MEAN = 0.5  # of the first bound: at or below it, a long batch is counted as a burst (see above)
 
 
 def as_number(value: object) -> float | None:
@@ -55,7 +55,7 @@ def count_buckets(values: Sequence[float], ordered: list[float] | None, bounds: 
 
 
 def is_burst(values: Sequence[float], total: float, bounds: tuple[float, ...]) -> bool:
-    """A long batch of floats whose mean is at most a quarter of the first bound (see the module)."""
+    """A long batch of floats whose mean is at most half the first bound (see the module)."""
     return (len(values) >= SORT_THRESHOLD and total.__class__ is float
             and 0.0 <= total <= len(values) * bounds[0] * _BURST_MEAN)
 
