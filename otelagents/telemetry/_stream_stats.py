@@ -1,8 +1,10 @@
 """One model call: the ``chat {model}`` span and the token-stream metrics.
 
-The hot path is :meth:`ModelCallTelemetry.event`, called for every streamed event: a ``perf_counter()``,
-one dict look-up on the event type, and for output-bearing deltas an append to a list of timestamps.
-OpenTelemetry is never touched per event; everything else happens once, in :meth:`ended`.
+The hot path is the output-bearing deltas: once the first event was seen, the run loop appends their
+``perf_counter()`` to the call's list of timestamps itself (the observation's ``EventTimer``), with no call
+into this module; :meth:`ModelCallTelemetry.event` does the same for callers that call it for every event,
+and handles the other events (a ``perf_counter()`` and one dict look-up on the type). OpenTelemetry is
+never touched per event; everything else happens once, in :meth:`ended`.
 
 Timing (monotonic clock): the operation duration runs from ``model_call_started``; the streaming latencies
 from the moment the adapter hands the request to the HTTP transport (``request_sent``, the last attempt
