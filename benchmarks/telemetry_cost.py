@@ -5,9 +5,10 @@ Two figures:
 * from the throughput rounds: (µs per event with full telemetry - µs per event with telemetry off), per
   round, medianed: everything telemetry costs a run (spans, per-event hook, metrics at the end, the export
   threads competing for the interpreter), spread over its events;
-* the ``ModelCallObservation.event()`` hot path alone, with ``timeit``: the per-event hook of a real
-  ``chat`` observation (SDK tracer provider, ``MetricsEngine``) fed a real text-delta event, next to the
-  no-op observation's hook that the loop calls when telemetry is off;
+* the hot path alone, with ``timeit``: the run loop's step for a text delta that a real ``chat``
+  observation's ``EventTimer`` takes (a set look-up and ``perf_counter()`` appended, no call), and its
+  ``event()`` (what a caller without the timer pays), next to the no-op observation's ``event()`` that
+  the loop calls when telemetry is off;
 * the Agents SDK plugin's per-event layers alone (``sdk_plugin_cost``), when openai-agents is installed.
 """
 
@@ -22,11 +23,12 @@ from benchmarks._stats import median
 
 @dataclass(frozen=True)
 class HotPathCost:
-    event_us: float  # Telemetry's chat observation, per text delta
-    noop_us: float  # the no-op observation (telemetry off)
+    event_us: float  # Telemetry's chat observation's event(), per text delta (callers without the timer)
+    noop_us: float  # the no-op observation's event() (telemetry off)
     number: int
     repeat: int
     plugin_us: float | None = None  # the Agents SDK plugin's per-event layers (None: openai-agents missing)
+    timer_us: float = float("nan")  # the run loop's step for a delta the observation's EventTimer takes
 
 
 def _delta_event() -> Any:
@@ -65,20 +67,41 @@ def measure_hot_path(number: int = 200_000, repeat: int = 7) -> HotPathCost:
     event = _delta_event()
     noop = NOOP_MODEL_CALL.event
     noop_times = timeit.repeat(lambda: noop(event), number=number, repeat=repeat)
-    times = []
+    times, timer_times = [], []
     for _ in range(repeat):
         observation, run = _chat_observation()
         hook = observation.event
         times.append(timeit.timeit(lambda: hook(event), number=number))  # noqa: B023 - used at once
         observation.ended(None, Outcome())
         run.ended(Outcome())
+        timer_times.append(_timer_step(event, number))
     plugin_us = None
     if _importable("agents"):
         from benchmarks.sdk_plugin_cost import measure_plugin_layers
 
         plugin_us = measure_plugin_layers(max(number // 4, 5_000), repeat)
     return HotPathCost(event_us=median(times) / number * 1e6, noop_us=median(noop_times) / number * 1e6,
-                       number=number, repeat=repeat, plugin_us=plugin_us)
+                       number=number, repeat=repeat, plugin_us=plugin_us,
+                       timer_us=median(timer_times) / number * 1e6)
+
+
+def _timer_step(event: Any, number: int) -> float:
+    """Seconds for ``number`` of the run loop's steps for a text delta (``otelagents._model_call``): the
+    event type looked up in the observation's ``EventTimer`` and ``perf_counter()`` appended, no call into
+    the observation. Timed like the ``event()`` rows: one ``lambda`` call per step, as ``noop(event)`` pays."""
+    from time import perf_counter
+
+    from otelagents.observer import Outcome
+
+    observation, run = _chat_observation()
+    observation.event(event)  # the first text delta arms the timer for the text deltas that follow
+    timer = observation.event_timer()
+    assert timer is not None and event.type in timer.types, "Telemetry's chat observation offers no timer"
+    timed, stamp, kind = timer.types, timer.times.append, event.type
+    seconds = timeit.timeit(lambda: stamp(perf_counter()) if kind in timed else None, number=number)
+    observation.ended(None, Outcome())
+    run.ended(Outcome())
+    return seconds
 
 
 def _importable(module: str) -> bool:

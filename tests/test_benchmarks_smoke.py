@@ -39,7 +39,7 @@ FIGURES = [
     "µs per chunk, ours: full - off",
     "µs per chunk, SDK: OTel - tracing off",
     "µs per chunk, SDK: otelagents plugin - tracing off",
-    "µs per event() call, hot path alone",
+    "µs per text delta, hot path alone",
     "µs CPU per event, SDK plugin's layers alone",
     "time to first token abs error, median / max (ms)",
     "mean chunk gap abs error, median / max (ms)",
