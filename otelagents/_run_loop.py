@@ -249,7 +249,7 @@ class RunLoop:
         no_headers: Mapping[str, str] = {}
         headers = safe_call("request_headers", call_obs.request_headers, no_headers)
         if headers:
-            settings = settings.with_headers(headers)
+            settings = settings._with_headers(headers)
         await _call_hook(self.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         await _call_hook(agent.hooks, "on_llm_start", ctx, agent, system_prompt, input_items)
         request = ModelRequest(system_prompt, input_items, settings, tools, output_schema, handoffs, self.tracing,

@@ -65,9 +65,10 @@ class ModelSettings:
                 changes[name] = {**mine, **theirs}
         return dataclasses.replace(self, **changes)
 
-    def with_headers(self, headers: Mapping[str, str]) -> ModelSettings:
+    def _with_headers(self, headers: Mapping[str, str]) -> ModelSettings:
         """A copy with ``headers`` merged over ``extra_headers`` (theirs win), as ``resolve`` merges them; made
-        for every model call that propagates a trace context, so it copies a checked instance as it is."""
+        for every model call that propagates a trace context, so it copies a checked instance as it is.
+        Private: the SDK's ``ModelSettings`` has no such method, and the drop-in surface stays the SDK's."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy.extra_headers = {**self.extra_headers, **headers} if self.extra_headers else dict(headers)

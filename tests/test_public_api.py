@@ -192,23 +192,23 @@ def test_model_settings_resolve_and_usage_add() -> None:
     assert len(total.request_usage_entries) == 2
 
 
-def test_model_settings_with_headers_merges_like_resolve_and_leaves_the_original() -> None:
+def test_model_settings_trace_headers_merge_like_resolve_and_leaves_the_original() -> None:
     base = ModelSettings(temperature=0.2, extra_headers={"x-app": "1", "traceparent": "old"}, timeout=5.0)
     headers = {"traceparent": "new", "tracestate": "k=v"}
-    merged = base.with_headers(headers)
+    merged = base._with_headers(headers)
     assert merged == base.resolve(ModelSettings(extra_headers=dict(headers)))
     assert merged.extra_headers == {"x-app": "1", "traceparent": "new", "tracestate": "k=v"}
     assert (merged.temperature, merged.timeout) == (0.2, 5.0)
     assert base.extra_headers == {"x-app": "1", "traceparent": "old"}  # the original is untouched
     headers["traceparent"] = "changed later"
     assert merged.extra_headers["traceparent"] == "new"  # and so is the copy, by the caller's dict
-    assert ModelSettings().with_headers({"a": "b"}).extra_headers == {"a": "b"}
-    assert ModelSettings().with_headers({}).extra_headers == {}
+    assert ModelSettings()._with_headers({"a": "b"}).extra_headers == {"a": "b"}
+    assert ModelSettings()._with_headers({}).extra_headers == {}
 
     class Custom(ModelSettings):
         pass
 
-    assert type(Custom(top_p=0.1).with_headers({"a": "b"})) is Custom
+    assert type(Custom(top_p=0.1)._with_headers({"a": "b"})) is Custom
 
 
 @pytest.mark.parametrize("kwargs", [
