@@ -38,8 +38,8 @@ class Recording(ModelCallObservation):
         self.timer = EventTimer(self.types, self.times) if timer == "default" else timer
 
     def event_timer(self) -> Any:
-        if isinstance(self.timer, BaseException):
-            raise self.timer
+        if isinstance(self.timer, BaseException):  # a fresh one: a raised exception keeps the frames it
+            raise type(self.timer)(*self.timer.args)  # passed, and the parametrized one lives all session
         return self.timer
 
     def event(self, event: Any) -> None:

@@ -219,19 +219,13 @@ async def test_memory_returns_to_its_baseline_across_rounds(server_url: str) -> 
         exporter.clear()
         counter.started = counter.ended = 0
         await assert_no_pending_tasks()
+        for _ in range(3):  # let the loop run the done-callbacks still queued (gather's, the tasks')
+            await asyncio.sleep(0)
+        gc.collect()
+        gc.collect()
         current = asyncio.current_task()
-        # Let the loop run the done-callbacks still queued (gather's, the tasks', the transports' closing):
-        # on a loaded machine a few turns may not be enough, so look again for up to 2 s. A leak stays.
-        deadline = time.monotonic() + 2.0
-        while True:
-            await asyncio.sleep(0 if time.monotonic() + 1.9 > deadline else 0.01)
-            gc.collect()
-            gc.collect()
-            live = [o for o in gc.get_objects() if type(o) in PER_RUN_TYPES and o is not current]  # no
-            # isinstance: it would fill ABC caches, which the next snapshot would count as growth
-            if not live or time.monotonic() > deadline:
-                break
-            del live
+        live = [o for o in gc.get_objects() if type(o) in PER_RUN_TYPES and o is not current]  # no isinstance:
+        # it would fill ABC caches, which the next snapshot would count as growth
         if live:
             holders = [type(r).__name__ for r in gc.get_referrers(live[0])]
             pytest.fail(f"{len(live)} objects of finished runs are still alive "
