@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -116,6 +116,12 @@ class Outcome:
 OK = Outcome()
 
 
+class TimeLog(Protocol):
+    """Where the ``perf_counter()`` readings of an ``EventTimer`` go: a list, an ``array('d')``, ..."""
+
+    def append(self, time: float, /) -> None: ...
+
+
 @dataclass(frozen=True)
 class EventTimer:
     """An observation's fast path for the events it only timestamps (see ``ModelCallObservation.event_timer``).
@@ -124,11 +130,12 @@ class EventTimer:
     ``time.perf_counter()`` to ``times`` instead of calling ``event()``; it calls ``event()`` for every other
     event. ``types`` is read at every event, so ``event()`` may add types to it as the stream goes (e.g.
     once it has seen the first event). A caller that does not know the fast path calls ``event()`` for every
-    event: ``event()`` must do for a type in ``types`` exactly what the fast path does.
+    event: ``event()`` must do for a type in ``types`` exactly what the fast path does. ``times`` only needs
+    ``append`` (otelagents' own telemetry keeps C doubles there, not a list of floats).
     """
 
     types: AbstractSet[str]
-    times: list[float]
+    times: TimeLog
 
 
 class ModelCallObservation:

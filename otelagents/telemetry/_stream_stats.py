@@ -16,8 +16,8 @@ models without a transport (the scripted model) measure from ``model_call_starte
   ``response.refusal.delta``, ``response.function_call_arguments.delta``,
   ``response.reasoning_text.delta``, ``response.reasoning_summary_text.delta``);
 * time per output chunk: every gap between consecutive output-bearing deltas (chunks - 1 values, recorded
-  in one ``record_many`` with the chat span as exemplar); gaps longer than the stall threshold count as
-  stalls;
+  from the arrival times in one ``record_gaps`` with the chat span as exemplar); gaps longer than the stall
+  threshold count as stalls;
 * output tokens per second: (output tokens - 1) / (last output chunk - first output chunk), when at
   least four output chunks arrived and the usage is known. The first chunk's token arrived at the start
   of the window, so it is not part of the rate. Fewer chunks say nothing about a decode rate: a server
@@ -29,8 +29,6 @@ Token usage is reported (span attributes and ``gen_ai.client.token.usage``) only
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from operator import sub
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +36,11 @@ from opentelemetry.trace import SpanKind, set_span_in_context
 
 from otelagents.items import ModelResponse
 from otelagents.observer import EventTimer, ModelCallInfo, ModelCallObservation, Outcome
+from otelagents.telemetry import _compiled
 from otelagents.telemetry import semconv as sc
 from otelagents.telemetry._content import input_messages, json_within, output_messages, system_instructions
 from otelagents.telemetry._instruments import AttrItems, with_error
+from otelagents.telemetry._metrics._batch import gaps_of
 from otelagents.telemetry._spans import end_span, exemplar_of
 from otelagents.telemetry._tool_definitions import tool_definitions
 
@@ -156,7 +156,7 @@ class ModelCallTelemetry(ModelCallObservation):
         self._run = run
         self._agent = agent
         self._call = call
-        self._deltas: list[float] = []
+        self._deltas: _compiled.Times = _compiled.new_stamps()  # C doubles (or an array('d')): see _compiled
         # The event types that only need a timestamp: deltas once the first event was seen (text deltas
         # once the first text was), see event(). It only grows; the run loop reads it at every event
         # (event_timer()), so those events cost the loop a timestamp and no call.
@@ -318,16 +318,14 @@ class ModelCallTelemetry(ModelCallObservation):
         if deltas:
             metrics.histogram(sc.METRIC_TIME_TO_FIRST_TOKEN, base).record(deltas[0] - started, exemplar)
         if len(deltas) >= 2:
-            gaps = list(map(sub, deltas[1:], deltas))  # map stops with the shorter: no second copy
-            threshold = self._run.stall_threshold_s
             window = deltas[-1] - deltas[0]
-            stalls = 0  # no gap is longer than the whole window
-            if window > threshold:
-                # Sorted once, in place: the stalls (the gaps past the threshold) are then found by bisection,
-                # and the engine's batch bucketing finds the gaps in order (a linear pass, not a second sort).
-                gaps.sort()
-                stalls = len(gaps) - bisect_right(gaps, threshold)
-            metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base).record_many(gaps, exemplar)
+            series, threshold = metrics.histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, base), self._run.stall_threshold_s
+            record_gaps = getattr(series, "record_gaps", None)
+            if record_gaps is not None:
+                stalls = record_gaps(deltas, threshold, exemplar)
+            else:  # a sink of the application's own with record_many only
+                gaps, stalls = gaps_of(deltas, threshold)
+                series.record_many(gaps, exemplar)
             if stalls:
                 metrics.counter(sc.METRIC_STALLS, base).add(stalls, exemplar)
             if has_usage and output_tokens > 1 and window > 0 and len(deltas) >= _MIN_CHUNKS_FOR_RATE:
