@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"`{command.strip()}` on {when}: Python {platform.python_version()}, {platform.machine()}, "
-          f"{_cpus()} CPUs, {elapsed:.0f} s")
+          f"{_cpus()} CPUs, {elapsed:.0f} s, {_helpers()}")
     print()
     print(table(settings, results))
     if args.json:
@@ -188,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(payload, out, indent=2, default=str)
         progress(f"wrote {args.json}")
     return 0
+
+
+def _helpers() -> str:
+    from otelagents.telemetry import _compiled
+
+    if _compiled.in_use():
+        return "compiled helpers (otelagents._speedups)"
+    why = "OTELAGENTS_NO_EXTENSIONS set" if _compiled.compiled_available() else "not built"
+    return f"pure-Python helpers ({why})"
 
 
 def _cpus() -> int:

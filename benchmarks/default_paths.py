@@ -11,7 +11,9 @@ run each (``_pairs``: A B C, C B A, ...; same server, one long answer of ``--del
    ``PeriodicExportingMetricReader`` over OTLP/gRPC, both to the collector process): ``app_default`` (the
    default observer; the provider's reader collects otelagents' engine), ``app_off``
    (``tracing_disabled=True``) and ``app_record`` (the previous path, one SDK ``record()`` per value:
-   ``Telemetry(metrics=OTelAPISink(provider))``), for reference.
+   ``Telemetry(metrics=OTelAPISink(provider))``), for reference, and ``app_python``: the default observer
+   with the pure-Python helpers, what an installation without a C compiler gets (``_compiled.use_compiled``
+   switches them around its runs only).
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from benchmarks._stats import Sample, median
 from benchmarks.throughput import ThroughputResult
 
 NO_SDK = ("default", "disabled")
-APP = ("app_default", "app_off", "app_record")
+APP = ("app_default", "app_off", "app_python", "app_record")
 LABELS = {
     "default": "otelagents, default telemetry, no SDK configured",
     "disabled": "otelagents, telemetry disabled (tracing_disabled=True)",
     "app_default": "otelagents, default telemetry, application's SDK providers",
     "app_off": "otelagents, application's SDK providers set, telemetry off",
+    "app_python": "otelagents, pure-Python helpers, default telemetry over the application's SDK providers",
     "app_record": "otelagents, application's SDK providers, one SDK record() per value (previous path)",
 }
 
@@ -81,6 +84,8 @@ def default_rows(d: PairedResult | None, throughput: ThroughputResult | None,
         ("application's SDK providers: full / off", d, "app_default", "app_off", False, ">= 0.95", 0.95),
         ("application's SDK providers: full / off, events per CPU second", d, "app_default", "app_off", True,
          ">= 0.93", 0.93),
+        ("application's SDK providers, pure-Python helpers (no C compiler): full / off", d, "app_python",
+         "app_off", False, "", None),
         ("application's SDK providers, record() per value / off (previous path)", d, "app_record", "app_off",
          False, "", None),
         ("setup(): full / off (section 1's paired runs)", setup_pairs, "ours_full", "ours_off", False, ">= 0.95",
@@ -98,6 +103,33 @@ def default_rows(d: PairedResult | None, throughput: ThroughputResult | None,
 
 
 # --- child side -----------------------------------------------------------------------------------------------
+class PurePython:
+    """A variant run with the pure-Python helpers (``run_pairs`` calls ``enter``/``exit`` around each run,
+    outside its timing); every other variant runs with what was in use before."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.key, self.label = inner.key, inner.label
+        self.compiled_before = False
+
+    def enter(self) -> None:
+        from otelagents.telemetry import _compiled
+
+        self.compiled_before = _compiled.in_use()
+        _compiled.use_compiled(False)
+
+    def exit(self) -> None:
+        from otelagents.telemetry import _compiled
+
+        _compiled.use_compiled(self.compiled_before)
+
+    async def run(self) -> int:
+        return int(await self.inner.run())
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def _set_app_providers(otlp: str, export_interval_s: float) -> Any:
     from opentelemetry import metrics, trace
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -126,9 +158,12 @@ async def _child(base_url: str, otlp: str, rounds: int, export_interval_s: float
     samples = (await run_pairs(phase1, rounds)).samples
     meter_provider = _set_app_providers(otlp, export_interval_s)
     per_record = Telemetry(metrics=OTelAPISink(meter_provider))
-    phase2 = {"app_default": Ours("app_default", LABELS["app_default"], base_url, [], tracing_disabled=False),
-              "app_off": Ours("app_off", LABELS["app_off"], base_url, [], tracing_disabled=True),
-              "app_record": Ours("app_record", LABELS["app_record"], base_url, [per_record])}
+    phase2: dict[str, Any] = {
+        "app_default": Ours("app_default", LABELS["app_default"], base_url, [], tracing_disabled=False),
+        "app_off": Ours("app_off", LABELS["app_off"], base_url, [], tracing_disabled=True),
+        "app_python": PurePython(Ours("app_python", LABELS["app_python"], base_url, [], tracing_disabled=False)),
+        "app_record": Ours("app_record", LABELS["app_record"], base_url, [per_record]),
+    }
     samples.update((await run_pairs(phase2, rounds)).samples)
     for variant in (*phase1.values(), *phase2.values()):
         await variant.aclose()
