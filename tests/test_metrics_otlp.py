@@ -237,6 +237,22 @@ def test_wait_for_spans_times_out_with_what_it_has(otlp_receiver: OTLPReceiver) 
 
 # --- the OpenTelemetry-API sink ------------------------------------------------------------------------
 
+def test_otel_api_sink_records_the_gaps_between_times() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    times = [10.0, 10.0004, 10.0014, 10.0054, 10.3054]  # gaps 0.0004, 0.001, 0.004, 0.3
+    stalls = OTelAPISink(provider).histogram(GAP).bind(ATTRS).record_gaps(times, 0.25, Exemplar(TRACE_ID, SPAN_ID))
+    data = reader.get_metrics_data()
+    provider.shutdown()
+    assert data is not None and stalls == 1  # only the 0.3 s gap is past 0.25 s
+    (point,) = [p for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+                if m.name == GAP for p in m.data.data_points]
+    assert isinstance(point, HistogramDataPoint)
+    gaps = [b - a for a, b in zip(times[:-1], times[1:], strict=True)]
+    assert tuple(point.bucket_counts) == bucket_counts(gaps, semconv.CHUNK_GAP_BUCKETS) and point.count == 4
+    assert point.sum == pytest.approx(0.3054)
+
+
 def test_otel_api_sink_records_through_the_sdk() -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Union
 if TYPE_CHECKING:
     from otelagents._speedups import Stamps
 
-__all__ = ["ENV_NO_EXTENSIONS", "GapSummary", "Times", "compiled_available", "gap_buckets", "new_stamps",
-           "use_compiled"]
+__all__ = ["ENV_NO_EXTENSIONS", "GapSummary", "Times", "compiled_available", "gap_buckets", "in_use",
+           "new_stamps", "use_compiled"]
 
 ENV_NO_EXTENSIONS = "OTELAGENTS_NO_EXTENSIONS"
 # (count, sum, min, max, stalls, first bucket, per-bucket counts from the first)

@@ -28,6 +28,7 @@ from typing import Any
 SORT_THRESHOLD = 32  # batches this long are counted by sorting
 _BURST_MEAN = 0.5  # of the first bound: at or below it, a long batch is counted as a burst (see above)
 
+
 def gaps_of(times: Any, threshold: float) -> tuple[list[float], int]:
     """(the gaps between consecutive ``times``, how many are longer than ``threshold``): the pure-Python path
     of ``record_gaps``. The gaps are sorted in place when a stall is possible (the stalls are then found by

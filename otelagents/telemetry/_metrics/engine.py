@@ -165,12 +165,13 @@ class BoundHistogram:
             per_bucket = count_buckets(values, ordered, bounds, first, last) if first != last else None
         self._merge(len(values), total, lo, hi, first, last, per_bucket, exemplar)
 
-    def record_gaps(self, times: Sequence[float], threshold: float, exemplar: Exemplar | None = None) -> int:
+    def record_gaps(self, times: _compiled.Times | Sequence[float], threshold: float,
+                    exemplar: Exemplar | None = None) -> int:
         """Record the gap between each two consecutive ``times`` (a stream's chunk arrivals: ascending
-        ``perf_counter()`` readings, a list or an ``array('d')``) and return how many gaps are longer than
-        ``threshold`` (the stalls). Same figures as ``record_many`` of the gaps; with the compiled helper
-        (``otelagents._speedups``) it takes one pass and no Python object per gap. The exemplar goes to the
-        longest gap's bucket."""
+        ``perf_counter()`` readings in a ``Stamps``, an ``array('d')`` or a list) and return how many gaps
+        are longer than ``threshold`` (the stalls). Same figures as ``record_many`` of the gaps; with the
+        compiled helper (``otelagents._speedups``) it takes one pass and no Python object per gap. The
+        exemplar goes to the longest gap's bucket."""
         compiled = _compiled.gap_buckets
         summary = compiled(times, self._bounds, threshold) if compiled is not None else None
         if summary is None:  # no compiled helper, or values it leaves to Python (see _batch.gaps_of)

@@ -34,6 +34,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observa
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from otelagents.telemetry import semconv
+from otelagents.telemetry._compiled import Times
 from otelagents.telemetry._metrics._batch import as_number, gaps_of
 from otelagents.telemetry._metrics.engine import (
     Attributes,
@@ -102,8 +103,7 @@ class APIBoundHistogram:
             if number is not None:
                 record(number, attributes, context=context)
 
-
-    def record_gaps(self, times: Sequence[float], threshold: float, exemplar: Exemplar | None = None) -> int:
+    def record_gaps(self, times: Times | Sequence[float], threshold: float, exemplar: Exemplar | None = None) -> int:
         """Record the gaps between consecutive ``times``; how many are longer than ``threshold``."""
         gaps, stalls = gaps_of(times, threshold)
         self.record_many(gaps, exemplar)
